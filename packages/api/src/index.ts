@@ -1,1 +1,5 @@
-export {};
+export * from "./types.js";
+export * from "./defaults.js";
+export * from "./names.js";
+export * from "./labels.js";
+export * from "./contract.js";
