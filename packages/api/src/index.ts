@@ -3,3 +3,4 @@ export * from "./defaults.js";
 export * from "./names.js";
 export * from "./labels.js";
 export * from "./contract.js";
+export * from "./agent-env.js";
