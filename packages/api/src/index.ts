@@ -4,3 +4,4 @@ export * from "./names.js";
 export * from "./labels.js";
 export * from "./contract.js";
 export * from "./agent-env.js";
+export * from "./clock.js";
