@@ -1,0 +1,29 @@
+import { expect } from "chai";
+import { PodIpAllocator, PodIpRangeExhaustedError } from "./ip-allocator.js";
+
+describe("PodIpAllocator", () => {
+  it("gives distinct loopback addresses and the same one to the same owner", () => {
+    const allocator = new PodIpAllocator({ firstThirdOctet: 10, lastThirdOctet: 10 });
+    const first = allocator.allocate("uid-1");
+    const second = allocator.allocate("uid-2");
+    expect(first).to.equal("127.0.10.1");
+    expect(second).to.equal("127.0.10.2");
+    expect(allocator.allocate("uid-1")).to.equal(first);
+  });
+  it("reuses a released address only after the rest of the range", () => {
+    const allocator = new PodIpAllocator({ firstThirdOctet: 10, lastThirdOctet: 10 });
+    allocator.allocate("uid-1");
+    allocator.release("uid-1");
+    expect(allocator.allocate("uid-2")).to.equal("127.0.10.2");
+  });
+  it("crosses into the next third octet and never hands out .0 or .255", () => {
+    const allocator = new PodIpAllocator({ firstThirdOctet: 10, lastThirdOctet: 11 }, 253);
+    expect(allocator.allocate("a")).to.equal("127.0.10.254");
+    expect(allocator.allocate("b")).to.equal("127.0.11.1");
+  });
+  it("throws a typed error when exhausted", () => {
+    const allocator = new PodIpAllocator({ firstThirdOctet: 10, lastThirdOctet: 10 });
+    for (let index = 0; index < 254; index++) allocator.allocate(`uid-${index}`);
+    expect(() => allocator.allocate("one-too-many")).to.throw(PodIpRangeExhaustedError);
+  });
+});
