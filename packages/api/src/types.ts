@@ -240,3 +240,21 @@ export interface SQLServerInstance {
   spec: SQLServerInstanceSpec;
   status?: SQLServerInstanceStatus;
 }
+
+/*
+ * Value lists of the remaining string unions, for the CRD schema's enums (schema/) and for code that iterates
+ * them. `as const satisfies` keeps each list a subset of its union; schema/drift.test.ts checks it is complete.
+ */
+export const FAILOVER_MODES = ["Automatic", "Manual"] as const satisfies readonly FailoverMode[];
+export const CLUSTER_TYPES = ["EXTERNAL", "NONE"] as const satisfies readonly ClusterType[];
+export const HEALTH_THRESHOLDS = ["system", "resource", "query_processing"] as const satisfies readonly HealthThreshold[];
+export const SERVICE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"] as const satisfies readonly ServiceType[];
+export const RECLAIM_POLICIES = ["Retain", "Delete"] as const satisfies readonly ReclaimPolicy[];
+export const ACCEPT_EULA_VALUES = ["Y", "y"] as const satisfies readonly NonNullable<SQLServerAvailabilityGroupSpec["acceptEula"]>[];
+export const AGENT_LOG_LEVELS = ["error", "warn", "info", "debug"] as const satisfies readonly NonNullable<AgentSpec["logLevel"]>[];
+export const TOLERATION_OPERATORS = ["Exists", "Equal"] as const satisfies readonly NonNullable<Toleration["operator"]>[];
+export const TOLERATION_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const satisfies readonly NonNullable<Toleration["effect"]>[];
+export const CONDITION_STATUSES = ["True", "False", "Unknown"] as const satisfies readonly Condition["status"][];
+export const AG_PHASES = ["Pending", "Bootstrapping", "Running", "Degraded", "Failed"] as const satisfies readonly AgPhase[];
+export const REPLICA_ROLES = ["PRIMARY", "SECONDARY", "RESOLVING", "UNKNOWN"] as const satisfies readonly ReplicaRole[];
+export const INSTANCE_PHASES = ["Pending", "Running", "Upgrading", "Failed"] as const satisfies readonly InstancePhase[];
