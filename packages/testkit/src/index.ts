@@ -1,1 +1,3 @@
 export * from "./fake-clock.js";
+export * from "./fake-api-error.js";
+export * from "./fake-lease-store.js";
