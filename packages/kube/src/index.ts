@@ -4,3 +4,6 @@ export * from "./kube-config.js";
 export * from "./system-clock.js";
 export * from "./lease-client.js";
 export * from "./leader-elector.js";
+export * from "./informer.js";
+export * from "./apply.js";
+export * from "./events.js";
