@@ -17,6 +17,7 @@ export class ByteWriter {
     return this.used;
   }
 
+  /** Makes room and returns where to write. Call it before reading `this.buffer`, which it may replace. */
   private reserve(byteCount: number): number {
     const start = this.used;
     const needed = start + byteCount;
@@ -32,47 +33,56 @@ export class ByteWriter {
   }
 
   u8(value: number): this {
-    this.buffer[this.reserve(1)] = value & 0xff;
+    const offset = this.reserve(1);
+    this.buffer[offset] = value & 0xff;
     return this;
   }
 
   u16le(value: number): this {
-    this.buffer.writeUInt16LE(value, this.reserve(2));
+    const offset = this.reserve(2);
+    this.buffer.writeUInt16LE(value, offset);
     return this;
   }
 
   u16be(value: number): this {
-    this.buffer.writeUInt16BE(value, this.reserve(2));
+    const offset = this.reserve(2);
+    this.buffer.writeUInt16BE(value, offset);
     return this;
   }
 
   i32le(value: number): this {
-    this.buffer.writeInt32LE(value, this.reserve(4));
+    const offset = this.reserve(4);
+    this.buffer.writeInt32LE(value, offset);
     return this;
   }
 
   u32le(value: number): this {
-    this.buffer.writeUInt32LE(value, this.reserve(4));
+    const offset = this.reserve(4);
+    this.buffer.writeUInt32LE(value, offset);
     return this;
   }
 
   u32be(value: number): this {
-    this.buffer.writeUInt32BE(value, this.reserve(4));
+    const offset = this.reserve(4);
+    this.buffer.writeUInt32BE(value, offset);
     return this;
   }
 
   i64le(value: bigint): this {
-    this.buffer.writeBigInt64LE(value, this.reserve(8));
+    const offset = this.reserve(8);
+    this.buffer.writeBigInt64LE(value, offset);
     return this;
   }
 
   u64le(value: bigint): this {
-    this.buffer.writeBigUInt64LE(value, this.reserve(8));
+    const offset = this.reserve(8);
+    this.buffer.writeBigUInt64LE(value, offset);
     return this;
   }
 
   f64le(value: number): this {
-    this.buffer.writeDoubleLE(value, this.reserve(8));
+    const offset = this.reserve(8);
+    this.buffer.writeDoubleLE(value, offset);
     return this;
   }
 
