@@ -8,7 +8,7 @@
  * API (so RBAC applies to our programs), and graceful deletion finalised with `gracePeriodSeconds: 0` only
  * after the containers stopped. What we do not model: cgroups/resources, image pulls, host networking.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
@@ -64,6 +64,8 @@ export interface KubeletOptions {
   readonly syncIntervalMs?: number;
   /** Node Lease renew and Node status heartbeat interval (default 10 s, as the kubelet). */
   readonly nodeHeartbeatIntervalMs?: number;
+  /** Cluster DNS domain for the fake DNS file (default cluster.local; ARCHITECTURE §3 keeps it configurable). */
+  readonly clusterDomain?: string;
   /** Only manage pods in these namespaces (default: all). Lets several kubelets share one control plane. */
   readonly namespaces?: readonly string[];
 }
@@ -136,6 +138,9 @@ export class Kubelet {
   private scheduling: Promise<void> = Promise.resolve();
   private stopped = false;
   private informerRestartTimer: NodeJS.Timeout | undefined;
+  private readonly dnsNamesByUid = new Map<string, { names: string[]; ip: string }>();
+  /** hostname → pod IP for every pod this kubelet runs (`SQLAG_FAKE_DNS_FILE`); there is no cluster DNS. */
+  readonly dnsFilePath: string;
 
   private constructor(private readonly options: KubeletOptions) {
     this.core = options.kubeConfig.makeApiClient(CoreV1Api);
@@ -143,6 +148,7 @@ export class Kubelet {
     const cluster = options.kubeConfig.getCurrentCluster();
     if (cluster == null) throw new Error("the kubelet's kubeConfig has no current cluster");
     this.apiServerUrl = cluster.server;
+    this.dnsFilePath = path.join(options.workDir, "fake-dns.json");
     this.caPem = options.caPem ?? (cluster.caData != null ? Buffer.from(cluster.caData, "base64").toString("utf8") : "");
     const range = options.podIpRange ?? { firstThirdOctet: 16, lastThirdOctet: 254 };
     const size = (range.lastThirdOctet - range.firstThirdOctet + 1) * 254;
@@ -339,6 +345,7 @@ export class Kubelet {
     if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return;
     const worker = new PodWorker(pod, this.ipAllocator.allocate(uid), node.hostIp, this.workerHost());
     this.workers.set(uid, worker);
+    this.publishDns(pod, worker.podIp);
     void worker.step();
   }
 
@@ -449,8 +456,40 @@ export class Kubelet {
         await proxy.start();
         return proxy;
       },
-      releasePod: (uid) => this.ipAllocator.release(uid),
+      dnsFilePath: this.dnsFilePath,
+      releasePod: (uid) => {
+        this.ipAllocator.release(uid);
+        this.unpublishDns(uid);
+      },
     };
+  }
+
+  /** DNS names a pod gets from cluster DNS: `<hostname>.<subdomain>.<ns>.svc.<domain>` and shorter forms. */
+  static podDnsNames(pod: V1Pod, clusterDomain: string): string[] {
+    const hostname = pod.spec?.hostname ?? pod.metadata?.name ?? "";
+    const subdomain = pod.spec?.subdomain;
+    const namespace = pod.metadata?.namespace ?? "default";
+    if (subdomain == null || subdomain === "") return [hostname];
+    const base = `${hostname}.${subdomain}.${namespace}`;
+    return [`${base}.svc.${clusterDomain}`, `${base}.svc`, base, `${hostname}.${subdomain}`];
+  }
+
+  private publishDns(pod: V1Pod, ip: string): void {
+    this.dnsNamesByUid.set(pod.metadata?.uid ?? "", { names: Kubelet.podDnsNames(pod, this.options.clusterDomain ?? "cluster.local"), ip });
+    this.writeDnsFile();
+  }
+
+  private unpublishDns(uid: string): void {
+    if (this.dnsNamesByUid.delete(uid)) this.writeDnsFile();
+  }
+
+  private writeDnsFile(): void {
+    const table: Record<string, string> = {};
+    for (const { names, ip } of this.dnsNamesByUid.values()) for (const name of names) table[name] = ip;
+    // Atomic replace: readers never see a half-written file.
+    const temporary = `${this.dnsFilePath}.tmp`;
+    writeFileSync(temporary, JSON.stringify(table, null, 1));
+    renameSync(temporary, this.dnsFilePath);
   }
 
   private async readOrUndefined<T extends V1Secret | V1ConfigMap>(read: () => Promise<T>): Promise<T | undefined> {

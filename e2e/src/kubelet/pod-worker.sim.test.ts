@@ -16,6 +16,7 @@ class FakeHost implements PodWorkerHost {
   readonly runtimes = defaultImageRuntimes({ repoRoot: path.resolve(import.meta.dirname, "../../..") });
   readonly backoff = scaledBackoffPolicy(0.01);
   readonly execHandlers = defaultExecHandlers;
+  readonly dnsFilePath = "/nonexistent/fake-dns.json";
   readonly secrets = new Map<string, V1Secret>();
   readonly configMaps = new Map<string, V1ConfigMap>();
   readonly events: Array<{ type: string; reason: string; message: string }> = [];

@@ -49,6 +49,8 @@ export interface PodWorkerHost {
   /** A kubeconfig server URL for this pod's API access (its own proxy). */
   createApiProxy(pod: V1Pod): Promise<ApiServerProxy>;
   releasePod(uid: string): void;
+  /** JSON hostname → IP table the kubelet keeps for all its pods (no cluster DNS here). */
+  readonly dnsFilePath: string;
 }
 
 export interface ContainerHandle {
@@ -307,6 +309,7 @@ export class PodWorker {
       KUBECONFIG: this.kubeconfigPath ?? "",
       SQLAG_FAKE_MOUNTS: JSON.stringify(mounts),
       SQLAG_FAKE_POD_IP: this.podIp,
+      SQLAG_FAKE_DNS_FILE: this.host.dnsFilePath,
     };
     const child = ContainerProcess.start({ command: launch.command, args: launch.args, env: processEnv, cwd: containerDir, logPath: container.logPath });
     if (container.everStarted) container.restartCount++;

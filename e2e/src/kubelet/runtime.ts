@@ -3,10 +3,12 @@
  * program started as a child process on the pod's loopback IP. An image with no mapping cannot run, and the
  * pod reports it the way a kubelet reports an image it may not pull (`ErrImageNeverPull`).
  *
- * Programs cannot see mounts, so the kubelet passes them two hints through the environment:
+ * Programs cannot see mounts, so the kubelet passes them hints through the environment (besides KUBECONFIG):
  * - `SQLAG_FAKE_MOUNTS`: JSON object {mountPath: hostPath}; our programs resolve file paths through it
  *   (longest mountPath prefix wins) — see `resolveFakeMountPath`.
  * - `SQLAG_FAKE_POD_IP`: the address to listen on (real pods listen on 0.0.0.0 in their own network namespace).
+ * - `SQLAG_FAKE_DNS_FILE`: a JSON object {hostname: ip} with the pods' DNS names (`<pod>.<svc>.<ns>.svc.<domain>`
+ *   and shorter forms), rewritten atomically as pods come and go; there is no cluster DNS.
  */
 import path from "node:path";
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
