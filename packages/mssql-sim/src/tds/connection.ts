@@ -395,19 +395,26 @@ export class TdsConnection {
     const session = this.session;
     if (session === undefined) return; // closed meanwhile
 
-    let items: AsyncIterable<ResultItem>;
-    const abort = new AbortController();
+    let start: (signal: AbortSignal) => AsyncIterable<ResultItem>;
     try {
       if (kind === "batch") {
-        items = this.context.engine.executeBatch(session, parseSqlBatch(message.payload), abort.signal);
+        const sql = parseSqlBatch(message.payload);
+        start = (signal) => this.context.engine.executeBatch(session, sql, signal);
       } else {
         const rpc = parseRpcRequest(message.payload);
-        items = this.context.engine.executeRpc(session, rpc.procName, rpc.parameters, abort.signal);
+        start = (signal) => this.context.engine.executeRpc(session, rpc.procName, rpc.parameters, signal);
       }
     } catch (error) {
       if (!(error instanceof NotModelledError)) throw error;
-      this.context.log(`${this.label}: ${error.message}`);
       this.sendLayerError(error.message, doneToken, resetPrefix);
+      return;
+    }
+    const abort = new AbortController();
+    let items: AsyncIterable<ResultItem>;
+    try {
+      items = start(abort.signal);
+    } catch (error) {
+      this.sendLayerError(engineFailureMessage(error), doneToken, resetPrefix);
       return;
     }
 
@@ -454,7 +461,7 @@ export class TdsConnection {
       }
     } catch (error) {
       if (isLive()) {
-        const message = error instanceof NotModelledError ? error.message : `mssql-sim internal error: ${describeError(error)}`;
+        const message = engineFailureMessage(error);
         this.context.log(`${this.label}: engine failed: ${describeError(error)}`);
         request.response.addLayerError(message);
       }
@@ -569,6 +576,11 @@ const PACKET_TYPE_NAMES: ReadonlyMap<number, string> = new Map([
 function notModelledPacket(type: number, when: string): string {
   const name = PACKET_TYPE_NAMES.get(type) ?? "unknown";
   return new NotModelledError(`packet type 0x${hex(type)} (${name}) ${when}`).message;
+}
+
+/** What the client sees when the engine throws instead of yielding an error item. */
+function engineFailureMessage(error: unknown): string {
+  return error instanceof NotModelledError ? error.message : `mssql-sim internal error: ${describeError(error)}`;
 }
 
 function hex(value: number): string {

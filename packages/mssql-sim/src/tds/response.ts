@@ -58,7 +58,7 @@ export class ResponseBuilder {
         writeColMetadata(resultSet, item.columns);
         for (const row of item.rows) writeRow(resultSet, item.columns, row);
         this.releaseHeldDone(out);
-        if (this.openResultRows !== null) this.closeStatement(out, undefined, false);
+        if (this.openResultRows !== null) this.closeStatement(out, this.openResultRows, false);
         out.bytes(resultSet.view());
         this.openResultRows = item.rows.length;
         break;
@@ -107,7 +107,7 @@ export class ResponseBuilder {
     if (this.kind === "batch") {
       if (this.openResultRows !== null) {
         this.releaseHeldDone(out);
-        this.closeStatement(out, undefined, false);
+        this.closeStatement(out, this.openResultRows, false);
       }
       if (this.heldDone !== null) {
         writeDone(out, TokenType.Done, this.heldDone.status, this.heldDone.rowCount);
@@ -116,7 +116,7 @@ export class ResponseBuilder {
         writeDone(out, TokenType.Done, this.errorSinceDone ? DoneStatus.Error : DoneStatus.Final);
       }
     } else {
-      if (this.openResultRows !== null || this.errorSinceDone) this.closeStatement(out, undefined, false);
+      if (this.openResultRows !== null || this.errorSinceDone) this.closeStatement(out, this.openResultRows ?? undefined, false);
       writeReturnStatus(out, this.anyError ? 1 : 0);
       writeDone(out, TokenType.DoneProc, this.anyError ? DoneStatus.Error : DoneStatus.Final);
     }
