@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { TYPES } from "tedious";
-import type { Connection } from "tedious";
+import type { Connection, Request } from "tedious";
 import type { RpcParameter } from "./engine-port.js";
 import type { TdsServer } from "./server.js";
 import { batch, callProcedure, closeConnection, connect, execSql, StubEngine, startStubServer } from "./test-support.js";
@@ -46,7 +46,7 @@ describe("A6 requests", function () {
 
   interface ParameterCase {
     name: string;
-    add: (request: import("tedious").Request) => void;
+    add: (request: Request) => void;
     expected: Omit<RpcParameter, "output"> & { output?: boolean };
   }
   const when = new Date("2026-11-21T06:07:08.123Z");
@@ -126,9 +126,9 @@ describe("A6 requests", function () {
   });
 
   const unsupported = [
-    { name: "Time", add: (r: import("tedious").Request) => r.addParameter("t", TYPES.Time, new Date()), fragment: "RPC parameter type 0x29 (@t)" },
-    { name: "DateTimeOffset", add: (r: import("tedious").Request) => r.addParameter("t", TYPES.DateTimeOffset, new Date()), fragment: "RPC parameter type 0x2b (@t)" },
-    { name: "Money", add: (r: import("tedious").Request) => r.addParameter("t", TYPES.Money, 1), fragment: "RPC parameter type 0x6e (@t)" },
+    { name: "Time", add: (r: Request) => r.addParameter("t", TYPES.Time, new Date()), fragment: "RPC parameter type 0x29 (@t)" },
+    { name: "DateTimeOffset", add: (r: Request) => r.addParameter("t", TYPES.DateTimeOffset, new Date()), fragment: "RPC parameter type 0x2b (@t)" },
+    { name: "Money", add: (r: Request) => r.addParameter("t", TYPES.Money, 1), fragment: "RPC parameter type 0x6e (@t)" },
   ];
   for (const u of unsupported) {
     it(`fails loudly for a ${u.name} parameter, logs it, and keeps the connection`, async function () {
