@@ -109,6 +109,11 @@ function replicaSchema(): JsonSchemaProps {
           message: "failoverMode Automatic needs availabilityMode SynchronousCommit: set failoverMode: Manual on AsynchronousCommit and ConfigurationOnly replicas",
           messageExpression: `'replica ' + self.name + ' is ' + self.availabilityMode + ' and cannot have failoverMode Automatic: set failoverMode: Manual or make it SynchronousCommit'`,
         },
+        {
+          rule: `!${isConfigurationOnly("self")} || !has(self.readableSecondary) || !self.readableSecondary`,
+          message: "a ConfigurationOnly replica holds no databases and cannot be readable: remove readableSecondary or set it to false",
+          messageExpression: `'replica ' + self.name + ' is ConfigurationOnly, holds no databases and cannot be readable: remove readableSecondary or set it to false'`,
+        },
       ],
     },
   );

@@ -50,6 +50,13 @@ describe("CRD definitions", () => {
         expect(undocumented).to.deep.equal([]);
       });
 
+      it("states the default in the description of every defaulted scalar or list", () => {
+        const silent = all
+          .filter(({ node }) => node.default !== undefined && node.type !== "object" && !(node.description ?? "").includes("Default: "))
+          .map(({ path }) => path);
+        expect(silent).to.deep.equal([]);
+      });
+
       it("bounds every string, list and map so the apiserver can estimate CEL cost", () => {
         const unbounded = all
           .filter(({ path, node }) => {

@@ -138,6 +138,11 @@ describe("CRD validation (structural schema + CEL rules)", () => {
         messages: ["replica w is ConfigurationOnly and cannot have failoverMode Automatic: set failoverMode: Manual or make it SynchronousCommit"],
       },
       {
+        name: "a readable ConfigurationOnly replica",
+        object: ag((spec) => (spec.replicas = [replica("a"), replica("b"), { ...replica("w", "ConfigurationOnly"), readableSecondary: true }])),
+        messages: ["replica w is ConfigurationOnly, holds no databases and cannot be readable: remove readableSecondary or set it to false"],
+      },
+      {
         name: "clusterType NONE with an Automatic replica",
         object: ag((spec) => {
           spec.clusterType = "NONE";
