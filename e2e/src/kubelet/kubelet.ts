@@ -82,6 +82,8 @@ export interface PodHandle {
   container(name: string): ContainerHandle | undefined;
   /** The pod's private door to the API server (cut/restore). */
   readonly apiProxy: ApiServerProxy | undefined;
+  /** KUBECONFIG of the pod's processes: its own ServiceAccount token, server = its API proxy. */
+  readonly kubeconfigPath: string | undefined;
   readonly terminating: boolean;
 }
 
@@ -586,6 +588,7 @@ export class Kubelet {
       containers: worker.containers,
       container: (containerName) => worker.container(containerName),
       apiProxy: worker.apiProxy,
+      kubeconfigPath: worker.kubeconfigFile,
       terminating: worker.isTerminating,
     };
   }

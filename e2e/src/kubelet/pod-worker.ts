@@ -173,6 +173,10 @@ export class PodWorker {
   get nodeName(): string {
     return this.pod.spec?.nodeName ?? "";
   }
+  /** The kubeconfig the pod's processes get (its ServiceAccount token, through its API proxy). */
+  get kubeconfigFile(): string | undefined {
+    return this.kubeconfigPath;
+  }
   get apiProxy(): ApiServerProxy | undefined {
     return this.apiProxyHandle;
   }
