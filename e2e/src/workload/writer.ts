@@ -11,7 +11,10 @@ import { listServiceSlices, readyEndpoints, type ServiceEndpoint } from "./endpo
 import type { AcknowledgedWrite, FailedWrite, WorkloadJournal } from "./journal.js";
 
 export interface WriterOptions {
-  readonly kubeConfig: KubeConfig;
+  /** Used to read the Service's EndpointSlices; not needed when `resolveEndpoints` is given. */
+  readonly kubeConfig?: KubeConfig;
+  /** Overrides EndpointSlice resolution (tests, or benchmarks against bare simulators). */
+  readonly resolveEndpoints?: () => Promise<readonly ServiceEndpoint[]>;
   readonly namespace: string;
   /** The rw listener Service. */
   readonly serviceName: string;
@@ -56,7 +59,7 @@ function describeSqlError(error: unknown): SqlFailure {
 export class KeyWriter {
   private readonly acknowledged: AcknowledgedWrite[] = [];
   private readonly failures: FailedWrite[] = [];
-  private readonly discovery: DiscoveryV1Api;
+  private readonly discovery: DiscoveryV1Api | undefined;
   private readonly wallNowMs: () => number;
   private startedAtMs = 0;
   private stoppedAtMs: number | undefined;
@@ -66,7 +69,8 @@ export class KeyWriter {
   private connection: Connection | undefined;
 
   constructor(private readonly options: WriterOptions) {
-    this.discovery = options.kubeConfig.makeApiClient(DiscoveryV1Api);
+    if (options.kubeConfig == null && options.resolveEndpoints == null) throw new TypeError("KeyWriter needs a kubeConfig or resolveEndpoints");
+    this.discovery = options.kubeConfig?.makeApiClient(DiscoveryV1Api);
     this.wallNowMs = options.wallNowMs ?? Date.now;
   }
 
@@ -110,8 +114,13 @@ export class KeyWriter {
   }
 
   private async resolveEndpoint(): Promise<ServiceEndpoint> {
-    const slices = await listServiceSlices(this.discovery, this.options.namespace, this.options.serviceName);
-    const ready = readyEndpoints(slices, this.options.portName);
+    let ready: readonly ServiceEndpoint[];
+    if (this.options.resolveEndpoints != null) {
+      ready = (await this.options.resolveEndpoints()).filter((endpoint) => endpoint.ready);
+    } else {
+      const slices = await listServiceSlices(this.discovery as DiscoveryV1Api, this.options.namespace, this.options.serviceName);
+      ready = readyEndpoints(slices, this.options.portName);
+    }
     const chosen = ready[0];
     if (chosen == null) throw new NoReadyEndpointError(this.options.namespace, this.options.serviceName);
     return chosen;
