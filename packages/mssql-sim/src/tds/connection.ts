@@ -159,7 +159,9 @@ export class TdsConnection {
 
   /** Clean shutdown: stop the work, end TLS and TCP, then force-close if the peer lingers. */
   shutdown(graceMs: number): Promise<void> {
+    // A frozen connection's held output is dropped; reading resumes so the peer's FIN can be seen.
     this.frozenOutput = [];
+    this.socket.resume();
     this.stopWork("server shutting down");
     if (this.tlsBridge?.isEstablished === true) this.tlsBridge.end();
     else this.socket.end();
