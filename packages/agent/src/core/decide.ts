@@ -223,7 +223,7 @@ function decideSqlUnreachable(ctx: Context, memory: AgentMemory): Outcome {
   }
   if (memory.stepDown !== undefined) return continueStepDown(ctx, memory);
   if (automaticFailoverEnabled(ctx) && unhealthyPastThreshold(ctx)) return stepDown(ctx, memory, "unresponsive");
-  return outcome("sql_unreachable", [...renewLeaseIfDue(ctx), ...ownLabel], memory, { detail: `local SQL Server ${obs.sql.reachability}` });
+  return outcome("sql_unreachable", [...ownLabel, ...renewLeaseIfDue(ctx)], memory, { detail: `local SQL Server ${obs.sql.reachability}` });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -342,18 +342,19 @@ function decidePrimaryWithoutAuthority(ctx: Context, memory: AgentMemory, ag: Lo
           },
         ]
       : [];
-    return outcome("failsafe_acked", [{ kind: "renewLease" }, ...heartbeats, ...renewSql, ...primaryLabels(ctx, ag)], memory, {
+    // Heartbeats and the SQL renewal first: the Lease renewal will most likely fail and would skip what follows.
+    return outcome("failsafe_acked", [...heartbeats, ...primaryLabels(ctx, ag), ...renewSql, { kind: "renewLease" }], memory, {
       failoverReady: failoverReadiness(ctx, ag),
     });
   }
   const pastDeadline = lease.kind === "mine" ? lease.pastDeadline : nowMs - ctx.obs.self.agentStartedAtMs > config.timing.renewDeadlineMs;
   if (!pastDeadline) {
     // Authority not proven yet (this process has not renewed) but not lapsed either: try, and ask the peers.
-    return outcome("lease_renewal_overdue", [{ kind: "renewLease" }, ...heartbeats], memory);
+    return outcome("lease_renewal_overdue", [...heartbeats, { kind: "renewLease" }], memory);
   }
   // Neither the API server nor every peer vouches for this primary: it fences itself.
   const fenced = stepDown(ctx, memory, "lease_unverifiable", "failsafe_not_acked");
-  return { ...fenced, actions: [{ kind: "renewLease" }, ...heartbeats, ...fenced.actions.filter((a) => a.kind !== "renewLease")] };
+  return { ...fenced, actions: [...heartbeats, ...fenced.actions.filter((a) => a.kind !== "renewLease"), { kind: "renewLease" }] };
 }
 
 function steadyPrimary(ctx: Context, memory: AgentMemory, ag: LocalAgView): Outcome {
@@ -366,15 +367,20 @@ function steadyPrimary(ctx: Context, memory: AgentMemory, ag: LocalAgView): Outc
     const { promotion: _done, ...rest } = next;
     next = rest;
   }
-  if (lease.kind === "mine" && lease.renewDue) {
+  if (lease.kind === "mine" && lease.overdue) {
+    // Renewals are failing: keep trying, and start collecting failsafe acks before the authority lapses.
+    actions.push(
+      { kind: "sendFailsafeHeartbeats", epoch: lease.epoch, peers: failsafeRequiredPeers(ctx) },
+      { kind: "renewLease" },
+      renewSqlAfterLease(ctx),
+    );
+    reason = "lease_renewal_overdue";
+  } else if (lease.kind === "mine" && lease.renewDue) {
     actions.push({ kind: "renewLease" }, renewSqlAfterLease(ctx));
     if (reason === "primary_steady") reason = "lease_renewed";
-  } else if (lease.kind === "mine" && lease.overdue) {
-    // Renewals are failing: start collecting failsafe acks before the authority lapses.
-    actions.push({ kind: "renewLease" }, { kind: "sendFailsafeHeartbeats", epoch: lease.epoch, peers: failsafeRequiredPeers(ctx) });
-    reason = "lease_renewal_overdue";
   } else if (reason === "promoted") {
-    actions.push(renewSqlAfterLease(ctx));
+    // Pacemaker renews the SQL lease again right after FAILOVER; it always rides on a fresh Lease renewal.
+    actions.push({ kind: "renewLease" }, renewSqlAfterLease(ctx));
   }
   const desiredRsstc = requiredSynchronizedSecondariesForMembership(ag.replicas, ctx.spec?.requiredSynchronizedSecondariesToCommit);
   if (desiredRsstc !== ag.requiredSynchronizedSecondariesToCommit) {
@@ -559,12 +565,14 @@ function continueStepDown(ctx: Context, memory: AgentMemory): Outcome {
       obs.self.preStopRequested ? { preStop: "fenced" } : {},
     );
   }
-  const actions: Action[] = [...renewLeaseIfDue(ctx), ...unlabel];
+  // Fencing steps before the Lease renewal: a failed renewal skips whatever follows it.
+  const actions: Action[] = [...unlabel];
   let next = memory;
   if (!fenced && stepDownMemory.offlineIssuedAtMs === undefined && obs.sql.reachability === "reachable" && ctx.canStartLong) {
     actions.push({ kind: "offline" });
     next = { ...memory, stepDown: { ...stepDownMemory, offlineIssuedAtMs: nowMs } };
   }
+  actions.push(...renewLeaseIfDue(ctx));
   const detail =
     leaseBound !== undefined && !fenced ? `SQL write lease ends at the latest in ${Math.max(0, leaseBound - nowMs)} ms` : undefined;
   return outcome(fenced ? "lease_unverifiable" : "waiting_for_sql_lease_expiry", actions, next, {

@@ -166,7 +166,7 @@ export interface DiagnosticsFacts {
 
 export interface LeaseState {
   /** The elector's folded view (lease-math `observeLease`); undefined until the first successful read. */
-  observation: LeaseObservation | undefined;
+  observation?: LeaseObservation;
   /** Send time of this agent's last SUCCESSFUL Lease write (claim or renewal). */
   lastRenewSentAtMs?: number;
 }
@@ -405,7 +405,6 @@ export const REASON_CODES = [
   "adopting_existing_ag",
   "waiting_for_existing_ag",
   "joining_ag",
-  "waiting_for_primary_to_join",
   "adding_replica",
   "removing_replica",
   "modifying_replica",
@@ -509,7 +508,13 @@ export interface DecisionReport {
 
 export interface Decision {
   reason: ReasonCode;
-  /** Executed in order; the executor stops at the first failure and reports it in the next observation. */
+  /**
+   * Executed in order. A failed `renewLease`, `claimLease` or `renewSqlWriteLease` skips the rest (what follows
+   * may depend on it: the SQL renewal on the Lease renewal, FAILOVER on both); any other failure is reported and
+   * the next action still runs. Fencing steps are therefore placed before a Lease renewal. Long actions (at
+   * most one per decision, none while one runs) go to the single-slot runner; results come back in
+   * `Observation.completed`.
+   */
   actions: readonly Action[];
   report: DecisionReport;
 }
