@@ -237,6 +237,9 @@ describe("renderAvailabilityGroup", () => {
       expect(env.get(agentEnv.podIp)).to.deep.equal({ fieldRef: { apiVersion: "v1", fieldPath: "status.podIP" } });
       expect(env.get(agentEnv.nodeName)).to.deep.equal({ fieldRef: { apiVersion: "v1", fieldPath: "spec.nodeName" } });
       expect(env.get(agentEnv.clusterDomain)).to.equal("corp.example");
+      expect(env.get(agentEnv.sqlHost)).to.deep.equal({ fieldRef: { apiVersion: "v1", fieldPath: "status.podIP" } });
+      expect(env.get(agentEnv.sqlEncrypt)).to.equal("true");
+      expect(env.get(agentEnv.sqlTrustServerCertificate)).to.equal("true");
       expect(env.get(agentEnv.httpPort)).to.equal(String(AGENT_HTTP_PORT));
       expect(env.get(agentEnv.sqlPort)).to.equal("1433");
       expect(env.get(agentEnv.endpointPort)).to.equal("5022");

@@ -81,6 +81,10 @@ export function agentIdentityEnv(mode: "availability-group" | "standalone", clus
     fieldEnv(agentEnv.nodeName, "spec.nodeName"),
     // SQL Server listens on every address of the pod; the pod IP also works where loopback is shared.
     fieldEnv(agentEnv.sqlHost, "status.podIP"),
+    // Encrypted, but SQL Server's certificate is its self-generated one and the connection never leaves the
+    // pod's network namespace, so it is trusted rather than verified against a CA.
+    valueEnv(agentEnv.sqlEncrypt, "true"),
+    valueEnv(agentEnv.sqlTrustServerCertificate, "true"),
     valueEnv(agentEnv.httpPort, AGENT_HTTP_PORT),
   ];
 }
