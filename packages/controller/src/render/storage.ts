@@ -14,9 +14,9 @@ export function claimRetentionPolicy(storage: ResolvedStorage): V1StatefulSetPer
 }
 
 export function dataClaimTemplate(storage: ResolvedStorage, claimLabels: Record<string, string>): V1PersistentVolumeClaim {
+  // No apiVersion/kind: they are implied, and volumeClaimTemplates are immutable, so the applied template must
+  // never carry a field the API server could store differently.
   return {
-    apiVersion: "v1",
-    kind: "PersistentVolumeClaim",
     metadata: { name: VOLUME_DATA, labels: claimLabels },
     spec: {
       accessModes: [...storage.accessModes],
