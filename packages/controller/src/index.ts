@@ -1,1 +1,10 @@
-export {};
+export * from "./config.js";
+export * from "./metrics.js";
+export * from "./leader.js";
+export * from "./http/server.js";
+export * from "./reconcile/cluster-client.js";
+export * from "./reconcile/conditions.js";
+export * from "./reconcile/logger.js";
+export * from "./reconcile/reconcile.js";
+export * from "./reconcile/runtime.js";
+export * from "./reconcile/work-queue.js";

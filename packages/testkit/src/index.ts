@@ -1,3 +1,4 @@
 export * from "./fake-clock.js";
 export * from "./fake-api-error.js";
 export * from "./fake-lease-store.js";
+export * from "./fake-informer.js";
