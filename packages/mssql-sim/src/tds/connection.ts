@@ -283,6 +283,7 @@ export class TdsConnection {
         const early = this.reader.takeUnparsed();
         this.reader = new MessageReassembler();
         this.state = "login";
+        this.context.log(`${this.label}: TLS established inside PRELOGIN (${this.tlsBridge?.description ?? "?"})`);
         this.tlsBridge?.feedRaw(early);
       },
       onError: (error) => this.abandon(new TdsProtocolError(`TLS: ${error.message}`, { cause: error })),

@@ -65,6 +65,11 @@ export class PreLoginTlsBridge {
     return this.established;
   }
 
+  /** Negotiated protocol and cipher, for the log (e.g. "TLSv1.2 ECDHE-RSA-AES256-GCM-SHA384"). */
+  get description(): string {
+    return `${this.socket.getProtocol() ?? "?"} ${this.socket.getCipher()?.name ?? "?"}`;
+  }
+
   /** Payload of a client PRELOGIN message during the handshake. */
   feedHandshake(records: Buffer): void {
     this.carrier.push(records);
