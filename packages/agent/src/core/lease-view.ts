@@ -9,7 +9,7 @@
  */
 import { holderStillValid, isClaimable, isLeaseFree, unchangedForMs } from "@sqlag/kube/lease-math";
 import { annotations } from "@sqlag/api";
-import type { DecideTiming, LeaseState } from "./types.js";
+import type { DecideTiming, LeaseState, SqlLeaseAuthority } from "./types.js";
 
 export type LeaseClass =
   /** Never read successfully. */
@@ -63,4 +63,18 @@ export function classifyLease(lease: LeaseState, podName: string, timing: Decide
     resourceVersion: record.resourceVersion,
     ...(betterCandidate !== undefined && betterCandidate !== "" ? { betterCandidate } : {}),
   };
+}
+
+/**
+ * The executor's last check right before it sends `ALTER AVAILABILITY GROUP … SET (WRITE_LEASE_VALIDITY = W)`:
+ * with Lease authority, the elector's last SUCCESSFUL renewal must have been SENT within renewDeadline (a renewal
+ * that just failed does not count); with failsafe authority, now must not be past the heartbeat's validity.
+ */
+export function sqlLeaseRenewalAllowed(authority: SqlLeaseAuthority, lastLeaseRenewSentAtMs: number | undefined, nowMs: number): boolean {
+  switch (authority.kind) {
+    case "lease":
+      return holderStillValid(lastLeaseRenewSentAtMs, authority.renewDeadlineMs, nowMs);
+    case "failsafe":
+      return nowMs <= authority.validUntilMs && authority.heartbeatSentAtMs <= nowMs;
+  }
 }

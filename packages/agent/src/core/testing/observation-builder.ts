@@ -102,10 +102,14 @@ export class ObservationBuilder {
   private specInput: SQLServerAvailabilityGroupSpec;
   private hasCr = true;
   private leaseRecord: LeaseRecord | undefined;
-  private leaseObservedAtMs = NOW_MS - 500;
+  private leaseObservedAtMs: number;
   private leaseRead = true;
 
-  constructor(readonly me: string = ME) {
+  constructor(
+    readonly me: string = ME,
+    readonly nowMs: number = NOW_MS,
+  ) {
+    this.leaseObservedAtMs = nowMs - 500;
     this.specInput = {
       agName: AG_NAME,
       saPasswordSecretRef: { name: "sa", key: "password" },
@@ -113,7 +117,7 @@ export class ObservationBuilder {
     };
     this.leaseRecord = this.record(pod(1), 3);
     this.o = {
-      self: { agentStartedAtMs: NOW_MS - 600_000, terminating: false, preStopRequested: false },
+      self: { agentStartedAtMs: this.nowMs - 600_000, terminating: false, preStopRequested: false },
       sql: {
         reachability: "reachable",
         serverName: me,
@@ -140,8 +144,8 @@ export class ObservationBuilder {
         userDatabases: [],
       },
       diagnostics: {
-        startedAtMs: NOW_MS - 600_000,
-        lastResultSetAtMs: NOW_MS - 1000,
+        startedAtMs: this.nowMs - 600_000,
+        lastResultSetAtMs: this.nowMs - 1000,
         components: [
           { componentName: "system", state: 1 },
           { componentName: "resource", state: 1 },
@@ -208,9 +212,9 @@ export class ObservationBuilder {
   /** The Lease names `holder`; for this agent, its last successful renewal was sent 500 ms ago. */
   holder(holder: string, transitions = 3): this {
     this.leaseRecord = this.record(holder, transitions);
-    this.leaseObservedAtMs = NOW_MS - 500;
+    this.leaseObservedAtMs = this.nowMs - 500;
     if (holder === this.me) {
-      this.o.lease.lastRenewSentAtMs = NOW_MS - 500;
+      this.o.lease.lastRenewSentAtMs = this.nowMs - 500;
       if (this.o.sql.ag !== undefined && this.o.sql.ag.role !== "PRIMARY") {
         // A consistent world: the Lease moved here, so the previous primary is fenced (RESOLVING) by now.
         for (const p of this.o.peers) if (p.status?.role === "PRIMARY") p.status = { ...p.status, role: "RESOLVING" };
@@ -223,8 +227,8 @@ export class ObservationBuilder {
 
   /** Own holder: last successful renewal sent `ms` ago. Other holder: this observer has seen it unchanged for `ms`. */
   renewedAgoMs(ms: number): this {
-    if (this.leaseRecord?.holderIdentity === this.me) this.o.lease.lastRenewSentAtMs = NOW_MS - ms;
-    else this.leaseObservedAtMs = NOW_MS - ms;
+    if (this.leaseRecord?.holderIdentity === this.me) this.o.lease.lastRenewSentAtMs = this.nowMs - ms;
+    else this.leaseObservedAtMs = this.nowMs - ms;
     return this;
   }
 
@@ -236,7 +240,7 @@ export class ObservationBuilder {
 
   leaseFree(extraAnnotations: Record<string, string> = {}, transitions = 3): this {
     this.leaseRecord = this.record("", transitions, extraAnnotations);
-    this.leaseObservedAtMs = NOW_MS - 500;
+    this.leaseObservedAtMs = this.nowMs - 500;
     delete this.o.lease.lastRenewSentAtMs;
     return this;
   }
@@ -257,7 +261,7 @@ export class ObservationBuilder {
   }
 
   agentStartedAgoMs(ms: number): this {
-    this.o.self.agentStartedAtMs = NOW_MS - ms;
+    this.o.self.agentStartedAtMs = this.nowMs - ms;
     return this;
   }
 
@@ -265,7 +269,7 @@ export class ObservationBuilder {
 
   sqlHealthy(): this {
     this.o.sql.reachability = "reachable";
-    this.o.diagnostics.lastResultSetAtMs = NOW_MS - 1000;
+    this.o.diagnostics.lastResultSetAtMs = this.nowMs - 1000;
     this.o.diagnostics.connectionFailure = undefined;
     this.o.diagnostics.consecutiveRefusals = 0;
     return this;
@@ -283,14 +287,14 @@ export class ObservationBuilder {
 
   /** No sp_server_diagnostics result set for `ms` (a frozen or wedged instance). */
   diagnosticsSilentForMs(ms: number): this {
-    this.o.diagnostics.lastResultSetAtMs = NOW_MS - ms;
+    this.o.diagnostics.lastResultSetAtMs = this.nowMs - ms;
     return this;
   }
 
   /** The local SQL port refuses connections: the process is down. */
   sqlRefused(): this {
     this.o.sql = { reachability: "refused" };
-    this.o.diagnostics.connectionFailure = { reason: "refused", atMs: NOW_MS - 200 };
+    this.o.diagnostics.connectionFailure = { reason: "refused", atMs: this.nowMs - 200 };
     this.o.diagnostics.consecutiveRefusals = 2;
     return this;
   }
@@ -390,7 +394,7 @@ export class ObservationBuilder {
 
   /** The last SQL write-lease renewal statement ended `ms` ago. */
   sqlLeaseRenewedAgoMs(ms: number): this {
-    this.o.sqlWriteLease.lastRenewalAttemptEndedAtMs = NOW_MS - ms;
+    this.o.sqlWriteLease.lastRenewalAttemptEndedAtMs = this.nowMs - ms;
     return this;
   }
 
@@ -462,19 +466,19 @@ export class ObservationBuilder {
   }
 
   failsafeAckedAgoMs(ms: number): this {
-    this.o.lastFailsafeAckAtMs = NOW_MS - ms;
+    this.o.lastFailsafeAckAtMs = this.nowMs - ms;
     return this;
   }
 
   // --- actions -------------------------------------------------------------------------------------------
 
   inProgress(kind: ActionKind, startedAgoMs = 500, epoch?: number): this {
-    this.o.inProgress = { kind, startedAtMs: NOW_MS - startedAgoMs, ...(epoch !== undefined ? { epoch } : {}) };
+    this.o.inProgress = { kind, startedAtMs: this.nowMs - startedAgoMs, ...(epoch !== undefined ? { epoch } : {}) };
     return this;
   }
 
   completed(action: Partial<CompletedAction> & Pick<CompletedAction, "kind">): this {
-    this.o.completed.push({ ok: true, startedAtMs: NOW_MS - 800, finishedAtMs: NOW_MS - 100, ...action });
+    this.o.completed.push({ ok: true, startedAtMs: this.nowMs - 800, finishedAtMs: this.nowMs - 100, ...action });
     return this;
   }
 
@@ -492,8 +496,9 @@ export class ObservationBuilder {
   }
 }
 
-export function obs(me: string = ME): ObservationBuilder {
-  return new ObservationBuilder(me);
+/** An observation taken at `nowMs` (default NOW_MS); every "…AgoMs" is relative to it. */
+export function obs(me: string = ME, nowMs: number = NOW_MS): ObservationBuilder {
+  return new ObservationBuilder(me, nowMs);
 }
 
 /** Builder for AgentMemory (what earlier cycles left behind). */
