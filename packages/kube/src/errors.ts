@@ -117,7 +117,9 @@ export function classifyKubeError(e: unknown, options: { conflictIsLease?: boole
     // fetch() reports connection failures as TypeError("fetch failed") with the system error as cause.
     if (e instanceof TypeError && /fetch failed/i.test(e.message)) return new KubeUnavailableError("fetch failed", { cause: e });
   }
-  return new KubeUnavailableError(e instanceof Error ? e.name : "unknown error", { cause: e });
+  // Not an API answer, so the message carries no response body; keep it short for the logs.
+  const detail = e instanceof Error ? (e.message === "" ? e.name : e.message.slice(0, 200)) : "unknown error";
+  return new KubeUnavailableError(detail, { cause: e });
 }
 
 export function isNotFound(e: unknown): boolean {
