@@ -70,6 +70,15 @@ describe("A1 packets and messages", function () {
     expect(statuses.at(-1)).to.equal(PacketStatus.EndOfMessage);
   });
 
+  it("adopts the packet size the client asks for in LOGIN7 (ENVCHANGE 4) and uses it for responses", async function () {
+    connection = await connect(server.address.port, { options: { packetSize: 16384 } });
+    const rows = Array.from({ length: 300 }, (_, i) => [`row-${i}-${"p".repeat(200)}`]);
+    engine.onBatch = () => [{ kind: "rows", columns: [{ name: "s", type: { kind: "nvarchar", length: 300 } }], rows }];
+    const outcome = await batch(connection, "SELECT big");
+    expect(engine.logins[0]?.packetSize).to.equal(16384);
+    expect(outcome.rows).to.deep.equal(rows);
+  });
+
   const splits = [
     { name: "packets of 7 payload bytes", chunkBytes: 7 },
     { name: "packets of 512 payload bytes", chunkBytes: 512 },
