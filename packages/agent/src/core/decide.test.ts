@@ -45,6 +45,15 @@ const groups: Record<string, DecideCase[]> = {
       actions: [],
     },
     {
+      name: "SQL Server rejects the write-lease value (47117): bad config surfaced, primary keeps serving",
+      given: obs().primary().completed({ kind: "renewSqlWriteLease", ok: false, sqlErrorNumber: 47117 }),
+      reason: "bad_config",
+      then: (r) => {
+        expect(r.decision.report.detail).to.match(/47117/);
+        expect(r.decision.actions.map((a) => a.kind)).to.not.include("offline");
+      },
+    },
+    {
       name: "local SQL times out on a secondary: wait, and drop the role label so no listener routes here",
       given: obs().sqlTimeout(),
       reason: "sql_unreachable",

@@ -192,6 +192,10 @@ function foldCompleted(ctx: Context, memory: AgentMemory, completed: readonly Co
         }
         break;
       }
+      case "renewSqlWriteLease":
+        if (done.ok) next = withOptional(next, "sqlLeaseRejectedErrorNumber", undefined);
+        else if (done.sqlErrorNumber === 47117 || done.sqlErrorNumber === 47118) next = { ...next, sqlLeaseRejectedErrorNumber: done.sqlErrorNumber };
+        break;
       case "joinAg":
       case "bootstrapStep":
       case "addDatabase":
@@ -394,6 +398,11 @@ function steadyPrimary(ctx: Context, memory: AgentMemory, ag: LocalAgView): Outc
   }
   const report: Partial<DecisionReport> = { failoverReady: failoverReadiness(ctx, ag) };
   if (ctx.obs.cr?.switchoverTo === ctx.me) report.detail = "switchover target is already the primary";
+  if (next.sqlLeaseRejectedErrorNumber !== undefined && reason === "primary_steady") {
+    // Keeps serving while the current SQL lease lasts; the condition tells the user what to change.
+    reason = "bad_config";
+    report.detail = `SQL Server rejected WRITE_LEASE_VALIDITY = ${ctx.config.timing.sqlWriteLeaseMs / 1000} s (error ${next.sqlLeaseRejectedErrorNumber}); choose sqlWriteLeaseSeconds in the range SQL Server accepts`;
+  }
 
   if (ctx.canStartLong) {
     const membership = membershipAction(ctx, next, ag);

@@ -306,6 +306,12 @@ export interface AgentMemory {
   failsafe?: { fullyAckedSentAtMs: number; epoch: number };
   /** Do not claim the Lease before this time (after giving it up, or after a failed attempt). */
   contentionBackOffUntilMs?: number;
+  /**
+   * SQL Server rejected WRITE_LEASE_VALIDITY as out of range (47117/47118): a configuration error to surface as
+   * a condition. Cleared by the next successful renewal. (47116 and 47119 are tolerated by the executor as
+   * success, as in Pacemaker.)
+   */
+  sqlLeaseRejectedErrorNumber?: number;
   /** Back-off for idempotent setup steps (JOIN, bootstrap) after a failure. */
   retryNotBeforeMs?: number;
   lastReason?: ReasonCode;
