@@ -95,6 +95,26 @@ describe("A7 response shapes", function () {
     expect(outcome.rows).to.deep.equal([[1], [2]]);
   });
 
+  it("batch EXEC of a streaming procedure: done items marked inProc become DONEINPROC at once", async function () {
+    // The engine produces the second result set only after the client has seen the first DONEINPROC, so a
+    // held-back token would stall until the fallback and show up as `clientSawFirstInTime === false`.
+    let signalClientSawFirst!: () => void;
+    const clientSawFirst = new Promise<boolean>((resolve) => (signalClientSawFirst = () => resolve(true)));
+    let clientSawFirstInTime = false;
+    engine.onBatch = async function* () {
+      yield oneRowSet(1);
+      yield { kind: "done", rowCount: 1, inProc: true } as ResultItem;
+      clientSawFirstInTime = await Promise.race([clientSawFirst, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000))]);
+      yield oneRowSet(2);
+      yield { kind: "done", rowCount: 1, inProc: true } as ResultItem;
+      yield { kind: "done" } as ResultItem;
+    };
+    const outcome = await batch(connection, "EXEC sp_server_diagnostics 5", (r) => r.once("doneInProc", () => signalClientSawFirst()));
+    expect(clientSawFirstInTime).to.equal(true);
+    expect(outcome.events).to.deep.equal(["columnMetadata", "row", "doneInProc", "columnMetadata", "row", "doneInProc", "done"]);
+    expect(outcome.rowCount).to.equal(2);
+  });
+
   it("sp_executesql with rows: DONEINPROC(MORE|COUNT), RETURNSTATUS 0, DONEPROC", async function () {
     engine.onRpc = () => [oneRowSet(7), { kind: "done", rowCount: 1 }];
     const inProc: Array<[number | undefined, boolean]> = [];

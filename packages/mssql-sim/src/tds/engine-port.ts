@@ -32,7 +32,15 @@ export interface Column {
 
 export type ResultItem =
   | { kind: "rows"; columns: Column[]; rows: SqlValue[][] } // one result set
-  | { kind: "done"; rowCount?: number; error?: boolean } // end of one statement
+  | {
+      kind: "done";
+      rowCount?: number;
+      error?: boolean;
+      /** Optional: the statement ran inside a procedure EXECuted from a batch (e.g. `EXEC sp_server_diagnostics
+       *  5`). Sent at once as DONEINPROC(MORE), as SQL Server does, instead of a held-back batch DONE; streaming
+       *  clients then get `doneInProc` per result set. Ignored for RPC, where every statement is DONEINPROC. */
+      inProc?: boolean;
+    } // end of one statement
   | { kind: "error"; number: number; state: number; severity: number; message: string; procName?: string; lineNumber?: number }
   | { kind: "info"; number: number; state: number; severity: number; message: string }
   | { kind: "envchange-database"; newDatabase: string; oldDatabase: string }

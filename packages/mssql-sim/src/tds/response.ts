@@ -6,6 +6,7 @@
  * error was raised since the previous DONE. Because a statement's DONE can only be marked "last" once the
  * engine's iterable ends, the most recent DONE is held back until the next item or the end.
  * RPC (A7): DONEINPROC (MORE) per statement, then RETURNSTATUS (0, or 1 after an error) and a final DONEPROC.
+ * A batch statement the engine marks `inProc` (a procedure EXECuted from the batch) is a DONEINPROC sent at once.
  */
 import type { ResultItem } from "./engine-port.js";
 import type { MessageWriter } from "./packets.js";
@@ -65,7 +66,7 @@ export class ResponseBuilder {
       }
       case "done":
         this.releaseHeldDone(out);
-        this.closeStatement(out, item.rowCount ?? this.openResultRows ?? undefined, item.error === true);
+        this.closeStatement(out, item.rowCount ?? this.openResultRows ?? undefined, item.error === true, item.inProc === true);
         break;
       case "error":
         this.releaseHeldDone(out);
@@ -149,14 +150,14 @@ export class ResponseBuilder {
     this.ended = true;
   }
 
-  /** Emits (RPC) or holds (batch) the DONE that ends one statement. */
-  private closeStatement(out: ByteWriter, rowCount: number | undefined, error: boolean): void {
+  /** Emits (RPC, or a procedure's statement inside a batch) or holds (batch) the DONE that ends one statement. */
+  private closeStatement(out: ByteWriter, rowCount: number | undefined, error: boolean, inProc = false): void {
     let status = rowCount !== undefined ? DoneStatus.Count : DoneStatus.Final;
     if (error || this.errorSinceDone) status |= DoneStatus.Error;
     if (error) this.anyError = true;
     this.openResultRows = null;
     this.errorSinceDone = false;
-    if (this.kind === "rpc") {
+    if (this.kind === "rpc" || inProc) {
       writeDone(out, TokenType.DoneInProc, status | DoneStatus.More, rowCount ?? 0);
     } else {
       this.heldDone = { status, rowCount: rowCount ?? 0 };
