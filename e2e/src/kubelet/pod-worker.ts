@@ -304,6 +304,8 @@ export class PodWorker {
       container.nextStartAtMs = now + 1000;
       return;
     }
+    // The pod may have been abandoned (node killed, force-deleted) while this start was awaiting the API.
+    if (this.abandoned) return;
     const processEnv: Record<string, string> = {
       PATH: process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
       HOME: containerDir,
