@@ -621,7 +621,10 @@ function decideHolderNotPrimary(ctx: Context, memory: AgentMemory, ag: LocalAgVi
   const { obs, lease, config, nowMs } = ctx;
   if (lease.kind !== "mine") throw new Error("decideHolderNotPrimary without the Lease");
   if (memory.stepDown !== undefined) return continueStepDown(ctx, memory);
-  if (!lease.authorized) return outcome("lease_unverifiable", [{ kind: "renewLease" }], memory);
+  // A Lease handed to us (switchover) or left from a previous incarnation has no renewal by this process yet:
+  // carry on, every action list below starts with the renewal. Renewals that stopped succeeding mean the API
+  // server is out of reach: nothing can be promoted then.
+  if (!lease.authorized && obs.lease.lastRenewSentAtMs !== undefined) return outcome("lease_unverifiable", [{ kind: "renewLease" }], memory);
   if (obs.self.preStopRequested || obs.self.terminating) {
     return releaseLease(ctx, memory, "prestop_not_primary", true, undefined, { preStop: "not_primary" });
   }
