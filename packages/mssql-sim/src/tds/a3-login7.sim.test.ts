@@ -89,6 +89,35 @@ describe("A3 LOGIN7", function () {
     });
   }
 
+  const unsupportedAuthentication = [
+    {
+      name: "Entra ID access token (FEDAUTH feature)",
+      authentication: { type: "azure-active-directory-access-token" as const, options: { token: "not-a-real-token" } },
+      message: "mssql-sim does not model: federated (Microsoft Entra / Azure AD) authentication; use SQL authentication",
+    },
+    {
+      name: "NTLM (integrated security)",
+      authentication: { type: "ntlm" as const, options: { userName: "u", password: "p", domain: "D" } },
+      message: "mssql-sim does not model: integrated (SSPI/NTLM/Kerberos) authentication; use SQL authentication",
+    },
+  ];
+  for (const u of unsupportedAuthentication) {
+    it(`refuses ${u.name} loudly at login, without asking the engine`, async function () {
+      const { Connection } = await import("tedious");
+      const error = await new Promise<Error & { code?: string }>((resolve) => {
+        const c = new Connection({ server: "127.0.0.1", authentication: u.authentication, options: { port: server.address.port, encrypt: false } });
+        c.on("error", () => {});
+        c.connect((e) => {
+          c.close();
+          resolve(e as Error & { code?: string });
+        });
+      });
+      expect(error.code).to.equal("ELOGIN");
+      expect(error.message).to.equal(u.message);
+      expect(engine.logins).to.deep.equal([]);
+    });
+  }
+
   it("ends the engine session when the client closes the connection", async function () {
     const connection = await connect(server.address.port);
     await closeConnection(connection);

@@ -127,6 +127,20 @@ describe("server faults: freeze, crash, shutdown", function () {
     expect(socketErrorCodes(refused)).to.deep.equal(["ECONNREFUSED"]);
   });
 
+  for (const stop of ["close", "destroyAllConnections"] as const) {
+    it(`restart: after ${stop}() a new server listens on the same port at once and clients reconnect`, async function () {
+      const connection = await connect(port);
+      const ended = new Promise<void>((resolve) => connection.once("end", () => resolve()));
+      if (stop === "close") await server.close();
+      else server.destroyAllConnections();
+      await ended;
+      ({ server } = await startStubServer(engine, { port }));
+      const again = await connect(port);
+      open.push(again);
+      expect((await batch(again, "9")).rows).to.deep.equal([[9]]);
+    });
+  }
+
   it("close() of a frozen server still completes", async function () {
     const connection = await connect(port);
     open.push(connection);
