@@ -561,6 +561,27 @@ const groups: Record<string, DecideCase[]> = {
       then: (r) => expect(r.decision.actions.map((a) => a.kind)).to.not.include("setRoleSecondary"),
     },
     {
+      name: "SECONDARY whose databases are NOT SYNCHRONIZING with a live primary: published as stuck, waits first",
+      given: obs().databases([{ name: "sales", synchronizationState: "NOT SYNCHRONIZING" }]),
+      reason: "secondary_not_synchronizing",
+      actions: [],
+      then: (r) => expect(r.decision.report.stuck).to.deep.equal({ kind: "not_synchronizing", sinceMs: NOW_MS, gaveUp: false }),
+    },
+    {
+      name: "NOT SYNCHRONIZING for 31 s: restart own endpoint (no OFFLINE on a secondary)",
+      given: obs().databases([{ name: "sales", synchronizationState: "NOT SYNCHRONIZING" }]),
+      memory: mem().recovery({ kind: "not_synchronizing", stuckForMs: 31_000, endpointRestarts: 0, gaveUp: false }).build(),
+      reason: "recovery_restarting_endpoint",
+      then: (r) => expect(find(r, "restartEndpoint").offlineFirst).to.equal(false),
+    },
+    {
+      name: "NOT SYNCHRONIZING while seeding: never restart the endpoint",
+      given: obs().databases([{ name: "sales", synchronizationState: "NOT SYNCHRONIZING" }, { name: "big", seeding: true, synchronizationState: "NOT SYNCHRONIZING" }]),
+      memory: mem().recovery({ kind: "not_synchronizing", stuckForMs: 31_000, endpointRestarts: 0, gaveUp: false }).build(),
+      reason: "secondary_not_synchronizing",
+      actions: [],
+    },
+    {
       name: "stuck RESOLVING (41104) for 31 s: OFFLINE + restart own endpoint, publish stuck-since",
       given: obs().role("RESOLVING"),
       memory: mem().recovery({ kind: "resolving", stuckForMs: 31_000, endpointRestarts: 0, gaveUp: false }).build(),

@@ -737,7 +737,7 @@ function decideSecondary(ctx: Context, memory: AgentMemory, ag: LocalAgView): Ou
     // SECONDARY
     const notSynchronizing =
       holderIsPrimary && ag.databases.some((d) => d.inAvailabilityGroup && !d.seeding && d.synchronizationState === "NOT SYNCHRONIZING");
-    if (notSynchronizing) return recover(ctx, next, "not_synchronizing", labels, [], "steady_secondary");
+    if (notSynchronizing) return recover(ctx, next, "not_synchronizing", labels, [], "secondary_not_synchronizing");
     next = withOptional(next, "recovery", undefined);
     const stalled = lease.unchangedMs > config.timing.renewIntervalMs * 2 + config.timing.loopIntervalMs;
     if (stalled) return outcome("waiting_for_lease_expiry", labels, next, { detail: `${lease.holder} has not renewed for ${lease.unchangedMs} ms` });
@@ -794,7 +794,7 @@ function contend(ctx: Context, memory: AgentMemory, ag: LocalAgView, labels: Act
   const { obs, lease, nowMs, config } = ctx;
   const next = withOptional(memory, "recovery", undefined);
   const idleReason: ReasonCode = ag.role === "RESOLVING" && lease.kind === "free" ? "resolving_no_holder" : "not_eligible_for_promotion";
-  if (!automaticFailoverEnabled(ctx) && !(lease.kind === "free" && lease.betterCandidate === ctx.me)) {
+  if (!automaticFailoverEnabled(ctx)) {
     return outcome(ag.role === "RESOLVING" ? "resolving_no_holder" : "automatic_failover_disabled", labels, next);
   }
   if (obs.self.terminating) return outcome("terminating", labels, next);

@@ -460,6 +460,7 @@ export const REASON_CODES = [
   "resolving_set_role_secondary",
   "resolving_waiting_for_primary",
   "resolving_no_holder",
+  "secondary_not_synchronizing",
   "recovery_restarting_endpoint",
   "recovery_restarting_endpoint_for_peer",
   "recovery_gave_up",
