@@ -118,6 +118,18 @@ describe("A3 LOGIN7", function () {
     });
   }
 
+  it("an engine whose login throws → ELOGIN with 'mssql-sim internal error', never a silent hang", async function () {
+    engine.login = () => {
+      throw new Error("model not loaded");
+    };
+    const error = await connect(server.address.port).then(
+      () => expect.fail("login should have failed"),
+      (e: Error & { code?: string }) => e,
+    );
+    expect(error.code).to.equal("ELOGIN");
+    expect(error.message).to.equal("mssql-sim internal error: Error: model not loaded");
+  });
+
   it("ends the engine session when the client closes the connection", async function () {
     const connection = await connect(server.address.port);
     await closeConnection(connection);

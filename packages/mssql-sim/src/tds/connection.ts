@@ -8,7 +8,7 @@
  */
 import type net from "node:net";
 import type tls from "node:tls";
-import type { Engine, EngineSession, LoginRequest, ResultItem } from "./engine-port.js";
+import type { Engine, EngineSession, LoginRequest, LoginResult, ResultItem } from "./engine-port.js";
 import { NotModelledError, TdsProtocolError, ValueEncodingError } from "./errors.js";
 import { parseLogin7 } from "./login7.js";
 import type { Login7 } from "./login7.js";
@@ -131,6 +131,7 @@ export class TdsConnection {
 
   /** A TDS packet, inside TLS once the session is encrypted. */
   private writePacket = (packet: Buffer): void => {
+    if (this.state === "closed") return;
     if (this.tlsBridge?.isEstablished === true) this.tlsBridge.write(packet);
     else this.writeRaw(packet);
   };
@@ -313,7 +314,14 @@ export class TdsConnection {
       tdsVersion: login.tdsVersion,
       packetSize: login.packetSize,
     };
-    const result = await this.context.engine.login(request);
+    let result: LoginResult;
+    try {
+      result = await this.context.engine.login(request);
+    } catch (error) {
+      this.context.log(`${this.label}: engine login failed: ${describeError(error)}`);
+      this.sendLoginFailure({ number: LAYER_ERROR_NUMBER, state: 1, severity: 16, message: engineFailureMessage(error) });
+      return;
+    }
     if (this.state === "closed") {
       if (result.ok) this.context.engine.endSession(result.session);
       return;
@@ -512,7 +520,12 @@ export class TdsConnection {
     if (this.session !== undefined) this.context.engine.endSession(this.session);
     this.session = undefined;
     if (loginRequest === undefined) return undefined;
-    const result = await this.context.engine.login(loginRequest);
+    let result: LoginResult;
+    try {
+      result = await this.context.engine.login(loginRequest);
+    } catch (error) {
+      result = { ok: false, number: LAYER_ERROR_NUMBER, state: 1, severity: 16, message: engineFailureMessage(error) };
+    }
     if (this.state === "closed") {
       if (result.ok) this.context.engine.endSession(result.session);
       return undefined;
