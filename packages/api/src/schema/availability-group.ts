@@ -1,6 +1,9 @@
 /**
  * OpenAPI schema of SQLServerAvailabilityGroup (spec and status), with the CEL rules of ARCHITECTURE §3.
  *
+ * messageExpression is used only where it concatenates bounded strings: the apiserver estimates `string(int)`
+ * and results of filter() as unbounded and rejects the CRD for exceeding the CEL cost budget.
+ *
  * CEL rules here run after the apiserver's structural defaulting, but they are written with `has()` guards so
  * that their meaning does not depend on it (a rule that reads a defaulted field falls back to the same default).
  * Every list and string carries maxItems/maxLength: the apiserver estimates each rule's worst-case cost from
@@ -133,7 +136,6 @@ function replicasSchema(): JsonSchemaProps {
         {
           rule: "self.all(r, self.exists_one(q, q.name == r.name))",
           message: "replica names must be unique: rename the duplicate replica",
-          messageExpression: "'replica name ' + self.filter(r, !self.exists_one(q, q.name == r.name))[0].name + ' is used more than once: give every replica a unique name'",
           reason: "FieldValueDuplicate",
         },
         {
@@ -143,7 +145,6 @@ function replicasSchema(): JsonSchemaProps {
         {
           rule: `${synchronousCount} <= ${MAX_SYNCHRONOUS_REPLICAS}`,
           message: `at most ${MAX_SYNCHRONOUS_REPLICAS} replicas may be SynchronousCommit (SQL Server's limit, primary included): make the others AsynchronousCommit`,
-          messageExpression: `'found ' + string(${synchronousCount}) + ' SynchronousCommit replicas but SQL Server allows at most ${MAX_SYNCHRONOUS_REPLICAS} (primary included): make the others AsynchronousCommit'`,
         },
         {
           rule: `self.filter(r, ${isConfigurationOnly("r")}).size() <= ${MAX_CONFIGURATION_ONLY_REPLICAS}`,
@@ -152,7 +153,6 @@ function replicasSchema(): JsonSchemaProps {
         {
           rule: `${replicaPositions}.all(i, i >= self.size() || i >= oldSelf.size() || self[i].name == oldSelf[i].name)`,
           message: "replicas may only be appended or removed at the end of the list: pod <name>-<i> runs the i-th replica, so keep existing entries in place with their names (do not rename or reorder)",
-          messageExpression: `'replicas[' + string(${replicaPositions}.filter(i, i < self.size() && i < oldSelf.size() && self[i].name != oldSelf[i].name)[0]) + '] was ' + oldSelf[${replicaPositions}.filter(i, i < self.size() && i < oldSelf.size() && self[i].name != oldSelf[i].name)[0]].name + ': replicas may only be appended or removed at the end of the list; keep existing entries in place with their names'`,
         },
       ],
     },
@@ -222,9 +222,6 @@ type TimingField = keyof typeof DEFAULT_TIMING;
 function timing(field: TimingField): string {
   return `(has(self.${field}) ? self.${field} : ${DEFAULT_TIMING[field]})`;
 }
-function timingValues(...fields: TimingField[]): string {
-  return fields.map((field) => `' ${field}=' + string(${timing(field)})`).join(" + ");
-}
 
 function timingSchema(): JsonSchemaProps {
   const seconds = (description: string, field: TimingField, rules: CelValidation[] = []): JsonSchemaProps =>
@@ -257,12 +254,10 @@ function timingSchema(): JsonSchemaProps {
         {
           rule: `${timing("sqlWriteLeaseSeconds")} + ${timing("renewDeadlineSeconds")} + ${LEASE_SAFETY_MARGIN_SECONDS} <= ${timing("leaseDurationSeconds")}`,
           message: `timing must satisfy sqlWriteLeaseSeconds + renewDeadlineSeconds + ${LEASE_SAFETY_MARGIN_SECONDS} <= leaseDurationSeconds so a fenced primary stops writing before another is promoted: lower sqlWriteLeaseSeconds or renewDeadlineSeconds, or raise leaseDurationSeconds`,
-          messageExpression: `'timing must satisfy sqlWriteLeaseSeconds + renewDeadlineSeconds + ${LEASE_SAFETY_MARGIN_SECONDS} <= leaseDurationSeconds (got' + ${timingValues("sqlWriteLeaseSeconds", "renewDeadlineSeconds", "leaseDurationSeconds")} + '): lower sqlWriteLeaseSeconds or renewDeadlineSeconds, or raise leaseDurationSeconds'`,
         },
         {
           rule: `${timing("renewIntervalSeconds")} < ${timing("renewDeadlineSeconds")} && ${timing("renewDeadlineSeconds")} < ${timing("leaseDurationSeconds")}`,
           message: "timing must satisfy renewIntervalSeconds < renewDeadlineSeconds < leaseDurationSeconds: adjust these so the lease is renewed several times before it can expire",
-          messageExpression: `'timing must satisfy renewIntervalSeconds < renewDeadlineSeconds < leaseDurationSeconds (got' + ${timingValues("renewIntervalSeconds", "renewDeadlineSeconds", "leaseDurationSeconds")} + '): adjust these so the lease is renewed several times before it can expire'`,
         },
       ],
     },
@@ -379,7 +374,6 @@ export function availabilityGroupSpecSchema(): JsonSchemaProps {
         {
           rule: `!has(self.requiredSynchronizedSecondariesToCommit) || (self.requiredSynchronizedSecondariesToCommit >= 0 && self.requiredSynchronizedSecondariesToCommit <= ${synchronousCount} - 1)`,
           message: "requiredSynchronizedSecondariesToCommit must be between 0 and the number of SynchronousCommit replicas minus one: lower it, or omit it to use the computed value",
-          messageExpression: `'requiredSynchronizedSecondariesToCommit must be between 0 and ' + string(${synchronousCount} - 1) + ' (SynchronousCommit replicas minus one): lower it, or omit it to use the computed value'`,
           fieldPath: ".requiredSynchronizedSecondariesToCommit",
         },
         {

@@ -57,7 +57,8 @@ function rootSchema(kind: string, description: string, spec: JsonSchemaProps, st
     {
       apiVersion: stringProp(`API version of this object: ${API_GROUP}/${API_VERSION}.`, { maxLength: 64 }),
       kind: stringProp(`Kind of this object: ${kind}.`, { maxLength: 64 }),
-      metadata: { type: "object", description: "Standard object metadata." },
+      // The apiserver forbids anything but `type` here (and name/generateName constraints): no description.
+      metadata: { type: "object" },
       spec,
       status,
     },

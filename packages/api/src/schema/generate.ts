@@ -18,7 +18,8 @@ export const DEFAULT_CRDS_DIR = resolve(dirname(fileURLToPath(import.meta.url)),
 export function renderCrdFiles(): Map<string, string> {
   const files = new Map<string, string>();
   for (const { fileName, crd } of allCrds()) {
-    files.set(fileName, HEADER + stringify(crd, { lineWidth: 0, aliasDuplicateObjects: false }));
+    // YAML 1.1 quoting: the apiserver's and kubectl's parsers read a bare Y (acceptEula) as a boolean.
+    files.set(fileName, HEADER + stringify(crd, { version: "1.1", lineWidth: 0, aliasDuplicateObjects: false }));
   }
   return files;
 }

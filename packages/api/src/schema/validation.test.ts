@@ -18,6 +18,9 @@ function schemaOf(definition: ReturnType<typeof availabilityGroupCrd>): JsonSche
 const agSchema = schemaOf(availabilityGroupCrd());
 const instanceSchema = schemaOf(instanceCrd());
 
+const REORDER_MESSAGE =
+  "replicas may only be appended or removed at the end of the list: pod <name>-<i> runs the i-th replica, so keep existing entries in place with their names (do not rename or reorder)";
+
 const messages = (violations: Violation[]): string[] => violations.map((v) => v.message);
 
 /** The compatibility manifest with `edit` applied to a copy of its spec. */
@@ -105,7 +108,7 @@ describe("CRD validation (structural schema + CEL rules)", () => {
       {
         name: "duplicate replica names",
         object: ag((spec) => (spec.replicas = [replica("a"), replica("b"), replica("a", "AsynchronousCommit")])),
-        messages: ["replica name a is used more than once: give every replica a unique name"],
+        messages: ["replica names must be unique: rename the duplicate replica"],
       },
       {
         name: "a replica name that is not a DNS label",
@@ -115,7 +118,7 @@ describe("CRD validation (structural schema + CEL rules)", () => {
       {
         name: "six synchronous replicas",
         object: ag((spec) => (spec.replicas = ["a", "b", "c", "d", "e", "f"].map((n) => replica(n)))),
-        messages: ["found 6 SynchronousCommit replicas but SQL Server allows at most 5 (primary included): make the others AsynchronousCommit"],
+        messages: ["at most 5 replicas may be SynchronousCommit (SQL Server's limit, primary included): make the others AsynchronousCommit"],
       },
       {
         name: "two ConfigurationOnly replicas",
@@ -211,14 +214,14 @@ describe("CRD validation (structural schema + CEL rules)", () => {
         name: "a SQL write lease too long for the Kubernetes lease",
         object: ag((spec) => (spec.timing = { sqlWriteLeaseSeconds: 10 })),
         messages: [
-          "timing must satisfy sqlWriteLeaseSeconds + renewDeadlineSeconds + 2 <= leaseDurationSeconds (got sqlWriteLeaseSeconds=10 renewDeadlineSeconds=5 leaseDurationSeconds=15): lower sqlWriteLeaseSeconds or renewDeadlineSeconds, or raise leaseDurationSeconds",
+          "timing must satisfy sqlWriteLeaseSeconds + renewDeadlineSeconds + 2 <= leaseDurationSeconds so a fenced primary stops writing before another is promoted: lower sqlWriteLeaseSeconds or renewDeadlineSeconds, or raise leaseDurationSeconds",
         ],
       },
       {
         name: "a renew interval as long as the renew deadline",
         object: ag((spec) => (spec.timing = { renewIntervalSeconds: 5 })),
         messages: [
-          "timing must satisfy renewIntervalSeconds < renewDeadlineSeconds < leaseDurationSeconds (got renewIntervalSeconds=5 renewDeadlineSeconds=5 leaseDurationSeconds=15): adjust these so the lease is renewed several times before it can expire",
+          "timing must satisfy renewIntervalSeconds < renewDeadlineSeconds < leaseDurationSeconds: adjust these so the lease is renewed several times before it can expire",
         ],
       },
       {
@@ -239,7 +242,7 @@ describe("CRD validation (structural schema + CEL rules)", () => {
       {
         name: "more required synchronized secondaries than synchronous secondaries",
         object: ag((spec) => (spec.requiredSynchronizedSecondariesToCommit = 2)),
-        messages: ["requiredSynchronizedSecondariesToCommit must be between 0 and 1 (SynchronousCommit replicas minus one): lower it, or omit it to use the computed value"],
+        messages: ["requiredSynchronizedSecondariesToCommit must be between 0 and the number of SynchronousCommit replicas minus one: lower it, or omit it to use the computed value"],
       },
       {
         name: "a cluster domain with upper case and underscores",
@@ -316,17 +319,17 @@ describe("CRD validation (structural schema + CEL rules)", () => {
       {
         name: "a replica in the middle renamed",
         object: ag((spec) => (spec.replicas = spec.replicas.map((r) => (r.name === "secondary-1" ? { ...r, name: "secondary-x" } : r)))),
-        messages: ["replicas[1] was secondary-1: replicas may only be appended or removed at the end of the list; keep existing entries in place with their names"],
+        messages: [REORDER_MESSAGE],
       },
       {
         name: "replicas reordered",
         object: ag((spec) => (spec.replicas = [...spec.replicas].reverse())),
-        messages: ["replicas[0] was primary: replicas may only be appended or removed at the end of the list; keep existing entries in place with their names"],
+        messages: [REORDER_MESSAGE],
       },
       {
         name: "a replica removed from the middle",
         object: ag((spec) => (spec.replicas = spec.replicas.filter((r) => r.name !== "secondary-1"))),
-        messages: ["replicas[1] was secondary-1: replicas may only be appended or removed at the end of the list; keep existing entries in place with their names"],
+        messages: [REORDER_MESSAGE],
       },
     ];
     for (const { name, object, messages: expected } of rejected) {
