@@ -6,9 +6,10 @@
  *
  * Node's TLS runs over any Duplex, so a server-side `tls.TLSSocket` sits on an in-memory carrier: client
  * handshake payloads are pushed into it, and what it writes back is gathered into one PRELOGIN message. The
- * flight is complete when TLS stops writing for a turn of the event loop (OpenSSL produces a whole flight while
- * processing one input). Race (A2): the client's first application record (LOGIN7) may follow our final flight
- * immediately, so the switch to raw TLS happens before that flight is sent.
+ * flight is complete once TLS has written nothing for a whole turn of the event loop (OpenSSL produces a
+ * flight while processing one input, but Node may hand it over in more than one write). Race (A2): the
+ * client's first application record (LOGIN7) may follow our final flight immediately, so the switch to raw
+ * TLS happens in the same turn as that flight is sent, before any further TCP bytes are read.
  */
 import { Duplex } from "node:stream";
 import tls from "node:tls";
@@ -30,7 +31,9 @@ export class PreLoginTlsBridge {
   private readonly carrier: Duplex;
   private readonly socket: tls.TLSSocket;
   private pendingFlight: Buffer[] = [];
-  private flightFlushScheduled = false;
+  private flushArmed = false;
+  private outputSinceArmed = false;
+  private secureSeen = false;
   private established = false;
 
   constructor(
@@ -50,12 +53,9 @@ export class PreLoginTlsBridge {
     });
     this.socket = new tls.TLSSocket(this.carrier, { isServer: true, secureContext });
     this.socket.on("secure", () => {
-      // The final flight may still be in OpenSSL's output; let it drain into pendingFlight first.
-      setImmediate(() => {
-        this.flushFlight();
-        this.established = true;
-        hooks.onEstablished();
-      });
+      // The final flight may still be on its way out of OpenSSL; it is sent (wrapped) before switching.
+      this.secureSeen = true;
+      this.armFlush();
     });
     this.socket.on("data", (data: Buffer) => hooks.onPlaintext(data));
     this.socket.on("error", (error: Error) => hooks.onError(error));
@@ -100,17 +100,32 @@ export class PreLoginTlsBridge {
       return;
     }
     this.pendingFlight.push(Buffer.from(chunk));
-    if (!this.flightFlushScheduled) {
-      this.flightFlushScheduled = true;
-      setImmediate(() => this.flushFlight());
-    }
+    this.outputSinceArmed = true;
+    this.armFlush();
   }
 
-  private flushFlight(): void {
-    this.flightFlushScheduled = false;
-    if (this.pendingFlight.length === 0) return;
-    const flight = Buffer.concat(this.pendingFlight);
-    this.pendingFlight = [];
-    this.hooks.sendHandshakeFlight(flight);
+  private armFlush(): void {
+    if (this.flushArmed) return;
+    this.flushArmed = true;
+    this.outputSinceArmed = false;
+    setImmediate(() => this.flushWhenQuiet());
+  }
+
+  /** Sends the gathered flight once a turn passed without more output; switches to raw TLS after the last. */
+  private flushWhenQuiet(): void {
+    this.flushArmed = false;
+    if (this.outputSinceArmed) {
+      this.armFlush();
+      return;
+    }
+    if (this.pendingFlight.length > 0) {
+      const flight = Buffer.concat(this.pendingFlight);
+      this.pendingFlight = [];
+      this.hooks.sendHandshakeFlight(flight);
+    }
+    if (this.secureSeen && !this.established) {
+      this.established = true;
+      this.hooks.onEstablished();
+    }
   }
 }
