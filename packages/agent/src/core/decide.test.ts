@@ -160,6 +160,12 @@ const groups: Record<string, DecideCase[]> = {
       then: (r) => expect(find(r, "joinAg").grantCreateAnyDatabase).to.equal(false),
     },
     {
+      name: "JOIN still running: wait for it",
+      given: obs().noAg().holder("ag1-1").certificatePublished().endpointReady().peer("ag1-1", { agExists: true, role: "PRIMARY" }).inProgress("joinAg"),
+      reason: "action_in_progress",
+      actions: [],
+    },
+    {
       name: "a failed JOIN is retried only after the back-off",
       given: obs().noAg().holder("ag1-1").certificatePublished().endpointReady().peer("ag1-1", { agExists: true, role: "PRIMARY" }),
       memory: mem().retryBlockedForMs(3000).build(),
@@ -533,6 +539,18 @@ const groups: Record<string, DecideCase[]> = {
         expect(kinds).to.include.members(["renewSqlWriteLease", "setRequiredSynchronizedSecondaries", "labelPod"]);
         expect(r.memory.promotion).to.equal(undefined);
       },
+    },
+    {
+      name: "holder just restarted (no diagnostics result yet): keeps the Lease, waits for a verdict",
+      given: obs().holder(ME).neverRenewedByThisProcess().agentStartedAgoMs(500),
+      reason: "waiting_for_health_verdict",
+      actions: ["renewLease"],
+    },
+    {
+      name: "cold start: the previous holder's agent restarts with its replica RESOLVING and runs the gate",
+      given: obs().role("RESOLVING").holder(ME).neverRenewedByThisProcess(),
+      reason: "collecting_sequence_numbers",
+      actions: ["renewLease", "collectSequenceReports"],
     },
     {
       name: "holder on an asynchronous replica releases without promoting",

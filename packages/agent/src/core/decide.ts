@@ -258,6 +258,7 @@ function decideWithoutAg(ctx: Context, memory: AgentMemory): Outcome {
     }
     if (mySpec.availabilityMode !== "SynchronousCommit") return releaseLease(ctx, memory, "releasing_not_promotable", true);
     const renew = renewLeaseIfDue(ctx);
+    if (!ctx.canStartLong) return outcome("action_in_progress", renew, memory);
     if (retryBlocked) return outcome("retry_backoff", renew, memory);
     if (!obs.hadrCertificatePublished) {
       return outcome("bootstrap_publishing_certificate", [...renew, { kind: "bootstrapStep", step: "publishCertificate" }], memory);
@@ -266,6 +267,7 @@ function decideWithoutAg(ctx: Context, memory: AgentMemory): Outcome {
     return outcome("bootstrap_creating_ag", [...renew, { kind: "bootstrapStep", step: "createAvailabilityGroup" }], memory);
   }
 
+  if (!ctx.canStartLong) return outcome("action_in_progress", [], memory);
   const holderStatus = lease.kind === "other" ? ctx.freshPeers.get(lease.holder) : undefined;
   const primaryWithAg = holderStatus !== undefined && holderStatus.agExists === true && holderStatus.role === "PRIMARY";
   const prepare: Action[] = obs.hadrCertificatePublished && !endpointReady && !retryBlocked ? [{ kind: "bootstrapStep", step: "prepareEndpoint" }] : [];
@@ -627,6 +629,10 @@ function decideHolderNotPrimary(ctx: Context, memory: AgentMemory, ag: LocalAgVi
   if (!lease.authorized && obs.lease.lastRenewSentAtMs !== undefined) return outcome("lease_unverifiable", [{ kind: "renewLease" }], memory);
   if (obs.self.preStopRequested || obs.self.terminating) {
     return releaseLease(ctx, memory, "prestop_not_primary", true, undefined, { preStop: "not_primary" });
+  }
+  if (ctx.health.verdict === "unknown" && ag.availabilityMode === "SynchronousCommit") {
+    // Just started: the first diagnostics result is at most one interval away; giving the Lease up now would only churn.
+    return outcome("waiting_for_health_verdict", renewLeaseIfDue(ctx), memory);
   }
   if (ctx.health.verdict !== "healthy" || ag.availabilityMode !== "SynchronousCommit") {
     return releaseLease(ctx, memory, "releasing_not_promotable", true, undefined, {

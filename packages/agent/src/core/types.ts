@@ -456,6 +456,7 @@ export const REASON_CODES = [
   "promote_failed_unknown_state",
   "promoted",
   "releasing_not_promotable",
+  "waiting_for_health_verdict",
   // RESOLVING and recovery
   "resolving_set_role_secondary",
   "resolving_waiting_for_primary",

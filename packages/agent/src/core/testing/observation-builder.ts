@@ -260,8 +260,13 @@ export class ObservationBuilder {
     return this;
   }
 
+  /** Agent process started `ms` ago; the diagnostics monitor started with it (no result set yet if ms < interval). */
   agentStartedAgoMs(ms: number): this {
     this.o.self.agentStartedAtMs = this.nowMs - ms;
+    this.o.diagnostics.startedAtMs = this.nowMs - ms;
+    if (this.o.diagnostics.lastResultSetAtMs !== undefined && this.o.diagnostics.lastResultSetAtMs < this.nowMs - ms) {
+      this.o.diagnostics.lastResultSetAtMs = undefined;
+    }
     return this;
   }
 
