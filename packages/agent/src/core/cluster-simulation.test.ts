@@ -248,6 +248,18 @@ class Cluster {
     }
   }
 
+  /** The agent process restarts: memory, Lease view and renewal history are gone; SQL Server keeps running. */
+  restartAgent(pod: string): void {
+    const r = this.get(pod);
+    r.agentAlive = true;
+    r.memory = initialMemory();
+    delete r.leaseObservation;
+    delete r.lastRenewSentAtMs;
+    delete r.lastSqlRenewalEndedAtMs;
+    r.agentStartedAtMs = this.clock.nowMs();
+    r.completed = [];
+  }
+
   acceptsWrites(r: SimReplica): boolean {
     return r.sql === "running" && r.role === "PRIMARY" && this.clock.nowMs() < r.sqlLeaseExpiresAtMs;
   }
@@ -362,6 +374,37 @@ describe("cluster simulation (several agents, one Lease, FakeClock)", () => {
     expect(cluster.writeGapMs(startedAtMs)).to.be.at.most(2000);
     expect(cluster.reasonsOf("ag1-0")).to.include.members(["switchover_demoting", "switchover_handing_over"]);
     expect(cluster.reasonsOf("ag1-2")).to.include("promoting_max_sequence");
+  });
+
+  it("agent crash on the primary: the restarted agent re-renews before its SQL lease lapses, no write gap", async () => {
+    const cluster = new Cluster([SYNC, SYNC, SYNC]);
+    await cluster.run(5);
+    const crashedAtMs = cluster.clock.nowMs();
+    cluster.get("ag1-0").agentAlive = false;
+    await cluster.run(3);
+    cluster.restartAgent("ag1-0");
+    await cluster.run(20);
+    expect(cluster.doubleWriters).to.deep.equal([]);
+    expect(cluster.writeGapMs(crashedAtMs)).to.equal(0);
+    expect(cluster.lease.holderIdentity).to.equal("ag1-0");
+    expect(cluster.reasonsOf("ag1-0")).to.include("lease_renewal_overdue");
+  });
+
+  it("whole-cluster cold restart: every replica comes back RESOLVING; the last holder promotes, the rest follow", async () => {
+    const cluster = new Cluster([SYNC, SYNC, SYNC]);
+    await cluster.run(5);
+    for (const r of cluster.replicas) {
+      r.agentAlive = false;
+      r.role = "RESOLVING";
+    }
+    await cluster.run(30);
+    for (const r of cluster.replicas) cluster.restartAgent(r.pod);
+    await cluster.run(20);
+    expect(cluster.doubleWriters).to.deep.equal([]);
+    expect(cluster.get("ag1-0").role).to.equal("PRIMARY");
+    expect(cluster.get("ag1-1").role).to.equal("SECONDARY");
+    expect(cluster.get("ag1-2").role).to.equal("SECONDARY");
+    expect(cluster.lease.holderIdentity).to.equal("ag1-0");
   });
 
   it("two synchronous replicas without a witness: no automatic failover (quorum), never two writers", async () => {
