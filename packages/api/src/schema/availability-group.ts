@@ -136,7 +136,6 @@ function replicasSchema(): JsonSchemaProps {
         {
           rule: "self.all(r, self.exists_one(q, q.name == r.name))",
           message: "replica names must be unique: rename the duplicate replica",
-          reason: "FieldValueDuplicate",
         },
         {
           rule: `self.exists(r, ${isSynchronous("r")})`,
@@ -290,7 +289,6 @@ function databasesSchema(): JsonSchemaProps {
         {
           rule: "self.all(d, self.exists_one(e, e.name == d.name))",
           message: "database names must be unique: remove the duplicate entry",
-          reason: "FieldValueDuplicate",
         },
       ],
     },

@@ -12,7 +12,8 @@ export interface CelValidation {
   messageExpression?: string;
   /** Extra path appended to the field path of the error (e.g. `.replicas`), so `kubectl` points at the field. */
   fieldPath?: string;
-  reason?: "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired" | "FieldValueDuplicate";
+  /** Never FieldValueDuplicate: the apiserver prints a Duplicate error without its message. */
+  reason?: "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired";
 }
 
 export interface JsonSchemaProps {
