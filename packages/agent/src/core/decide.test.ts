@@ -743,6 +743,47 @@ describe("decide", () => {
     });
   }
 
+  describe("folding finished actions into memory", () => {
+    const cases: { name: string; given: ObservationBuilder; memory?: AgentMemory; check: (memory: AgentMemory) => void }[] = [
+      {
+        name: "a failed JOIN blocks retries for the back-off",
+        given: obs().noAg().completed({ kind: "joinAg", ok: false, sqlErrorNumber: 41145 }),
+        check: (m) => expect(m.retryNotBeforeMs).to.equal(NOW_MS - 100 + testConfig().policy.retryBackOffMs),
+      },
+      {
+        name: "heartbeat acked by every sync peer is recorded with its send time",
+        given: obs().primary().completed({ kind: "sendFailsafeHeartbeats", ok: true, epoch: 3, startedAtMs: NOW_MS - 700, failsafeAckedBy: ["ag1-1", "ag1-2"] }),
+        check: (m) => expect(m.failsafe).to.deep.equal({ fullyAckedSentAtMs: NOW_MS - 700, epoch: 3 }),
+      },
+      {
+        name: "heartbeat acked by only some peers is not enough",
+        given: obs().primary().completed({ kind: "sendFailsafeHeartbeats", ok: false, epoch: 3, failsafeAckedBy: ["ag1-1"] }),
+        check: (m) => expect(m.failsafe).to.equal(undefined),
+      },
+      {
+        name: "reports of another epoch are dropped when folding",
+        given: obs().holder(ME).completed({ kind: "collectSequenceReports", epoch: 3, sequenceReports: [report("ag1-1", 100, 2), report("ag1-2", 100, 3)] }),
+        memory: mem().promotion({ epoch: 3, reportsRequestedAtMs: NOW_MS - 800 }).build(),
+        check: (m) => expect(m.promotion?.reports.map((r) => r.pod)).to.deep.equal(["ag1-2"]),
+      },
+      {
+        name: "a failed OFFLINE is issued again",
+        given: obs().primary().completed({ kind: "offline", ok: false }),
+        memory: mem().stepDown({ cause: "unhealthy", offlineIssuedAtMs: NOW_MS - 900 }).build(),
+        check: (m) => expect(m.stepDown?.offlineIssuedAtMs).to.equal(NOW_MS),
+      },
+      {
+        name: "a successful SQL lease renewal clears a recorded 47117",
+        given: obs().primary().completed({ kind: "renewSqlWriteLease", ok: true }),
+        memory: { ...mem().build(), sqlLeaseRejectedErrorNumber: 47117 },
+        check: (m) => expect(m.sqlLeaseRejectedErrorNumber).to.equal(undefined),
+      },
+    ];
+    for (const testCase of cases) {
+      it(testCase.name, () => testCase.check(run(testCase).memory));
+    }
+  });
+
   it("every reason code appears in at least one table case", () => {
     const covered = new Set(Object.values(groups).flatMap((cases) => cases.map((c) => c.reason)));
     const missing = REASON_CODES.filter((code) => !covered.has(code));
