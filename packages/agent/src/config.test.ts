@@ -80,12 +80,14 @@ describe("loadAgentConfig", () => {
           [agentEnv.healthThreshold]: "query_processing",
           [agentEnv.podIp]: "127.0.1.2",
           [agentEnv.nodeName]: "node-a",
+          [agentEnv.fakeMounts]: '{"/var/run/sqlag/hadr":"/tmp/x/hadr"}',
         }),
       );
       if (config.mode !== "availability-group") throw new Error("expected AG mode");
       expect(config.sql).to.include({ host: "10.0.0.5", port: 14330, encrypt: false, trustServerCertificate: true, caFile: "/ca.pem" });
       expect(config).to.include({ httpPort: 9090, endpointPort: 5023, clusterDomain: "corp.example", logLevel: "debug", podIp: "127.0.1.2" });
       expect(config.healthThreshold).to.equal("query_processing");
+      expect(config.fakeMounts).to.deep.equal({ "/var/run/sqlag/hadr": "/tmp/x/hadr" });
     });
 
     it("returns a deeply frozen object", () => {
@@ -131,6 +133,8 @@ describe("loadAgentConfig", () => {
         env: agEnv({ [agentEnv.sqlWriteLeaseSeconds]: "2" }),
         expect: [/sqlWriteLeaseSeconds \(2\) must be greater than renewIntervalSeconds \(2\)/],
       },
+      { name: "fake mounts not JSON", env: agEnv({ [agentEnv.fakeMounts]: "{oops" }), expect: [/SQLAG_FAKE_MOUNTS is not valid JSON/] },
+      { name: "fake mounts not a map of strings", env: agEnv({ [agentEnv.fakeMounts]: '{"/a": 1}' }), expect: [/SQLAG_FAKE_MOUNTS must be a JSON object of strings/] },
       { name: "standalone without pod name", env: standaloneEnv({ [agentEnv.podName]: undefined }), expect: [/SQLAG_POD_NAME is required/] },
     ];
     for (const testCase of cases) {

@@ -49,6 +49,8 @@ interface CommonAgentConfig {
   sql: SqlConnectionConfig;
   healthCheckIntervalMs: number;
   healthThreshold: HealthThreshold;
+  /** Test harness only: mountPath → host path, because processes of the fake kubelet cannot mount volumes. */
+  fakeMounts?: Readonly<Record<string, string>>;
 }
 
 /** A `SQLServerInstance` pod: health, readiness, metrics and status only; no Lease, no AG. */
@@ -143,6 +145,24 @@ class EnvReader {
     return this.integer(name, fallback, 1, 65535);
   }
 
+  /** Optional JSON object of string → string. */
+  stringMap(name: string): Record<string, string> | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      this.problems.push(`${name} is not valid JSON`);
+      return undefined;
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed) || !Object.values(parsed).every((v) => typeof v === "string")) {
+      this.problems.push(`${name} must be a JSON object of strings (mount path → host path)`);
+      return undefined;
+    }
+    return parsed as Record<string, string>;
+  }
+
   boolean(name: string, fallback: boolean): boolean {
     const value = this.raw(name);
     if (value === undefined) return fallback;
@@ -167,6 +187,7 @@ function readCommon(reader: EnvReader): CommonAgentConfig {
   const caFile = reader.optionalString(agentEnv.sqlCaFile);
   const podIp = reader.optionalString(agentEnv.podIp);
   const nodeName = reader.optionalString(agentEnv.nodeName);
+  const fakeMounts = reader.stringMap(agentEnv.fakeMounts);
   const healthCheckIntervalSeconds = reader.integer(
     agentEnv.healthCheckIntervalSeconds,
     DEFAULT_TIMING.healthCheckIntervalSeconds,
@@ -196,6 +217,7 @@ function readCommon(reader: EnvReader): CommonAgentConfig {
     },
     healthCheckIntervalMs: healthCheckIntervalSeconds * 1000,
     healthThreshold: reader.oneOf(agentEnv.healthThreshold, HEALTH_THRESHOLDS, "system"),
+    ...(fakeMounts !== undefined ? { fakeMounts } : {}),
   };
 }
 
