@@ -35,10 +35,12 @@ describe("CRD definitions", () => {
     describe(name, () => {
       const all = nodes(schemaOf(crd));
 
-      it("is namespaced v1alpha1 of sqlag.io, served and stored, with a status subresource and the sqlag category", () => {
+      it("is namespaced v1alpha1 of sqlag.io, served and stored, with a status subresource and the sqlag-all category", () => {
         expect(crd.spec.group).to.equal("sqlag.io");
         expect(crd.spec.scope).to.equal("Namespaced");
-        expect(crd.spec.names.categories).to.deep.equal(["sqlag"]);
+        expect(crd.spec.names.categories).to.deep.equal(["sqlag-all"]);
+        // A category equal to a short name would shadow it in kubectl.
+        expect(crd.spec.names.categories).to.not.include.members(crd.spec.names.shortNames);
         expect(crd.spec.versions).to.have.length(1);
         expect(crd.spec.versions[0]).to.include({ name: "v1alpha1", served: true, storage: true });
         expect(crd.spec.versions[0]?.subresources).to.deep.equal({ status: {} });

@@ -18,7 +18,12 @@ import { instanceSpecSchema, instanceStatusSchema } from "./instance.js";
 
 export const SHORT_NAME_AVAILABILITY_GROUP = "sqlag";
 export const SHORT_NAME_INSTANCE = "sqli";
-export const CRD_CATEGORY = "sqlag";
+/**
+ * `kubectl get sqlag-all` lists both kinds. Not `sqlag`: kubectl resolves a category before a short name, so a
+ * category named like the AG short name turns `kubectl get sqlag` into a two-kind listing and makes
+ * `kubectl patch/edit sqlag <name>` fail with "you must specify only one resource" (seen on kube-apiserver 1.36).
+ */
+export const CRD_CATEGORY = "sqlag-all";
 /** Longest SQLServerInstance name; same StatefulSet revision-label bound as for availability groups. */
 export const MAX_INSTANCE_RESOURCE_NAME_LENGTH = 52;
 
