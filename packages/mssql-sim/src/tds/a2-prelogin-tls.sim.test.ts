@@ -125,6 +125,19 @@ describe("A2 PRELOGIN and encryption", function () {
     expect(error.message).to.match(/self[- ]signed certificate/);
   });
 
+  it("encrypt:'strict' (TDS 8.0, TLS before PRELOGIN) is refused loudly and logged", async function () {
+    const { server, logLines } = await startStubServer(engine, { tls: { key: certificate.key, cert: certificate.cert } });
+    servers.push(server);
+    const error = await connect(server.address.port, { options: { encrypt: "strict", cryptoCredentialsDetails: { ca: certificate.ca } } }).then(
+      () => expect.fail("TDS 8.0 is not modelled"),
+      (e: Error & { code?: string }) => e,
+    );
+    expect(error.code).to.equal("ESOCKET");
+    expect(error.message).to.contain("disconnected before secure TLS connection was established");
+    expect(logLines.some((line) => line.includes("mssql-sim does not model: TDS 8.0 strict encryption"))).to.equal(true);
+    expect(engine.logins).to.deep.equal([]);
+  });
+
   it("TLS keeps RESETCONNECTION, ATTENTION and clean shutdown working", async function () {
     const server = await start(true);
     const connection = await connect(server.address.port, { options: { encrypt: true, trustServerCertificate: true, requestTimeout: 100 } });

@@ -72,6 +72,7 @@ export class TdsConnection {
   private current: ActiveRequest | undefined;
   private work: Promise<void> = Promise.resolve();
   private frozenOutput: Buffer[] = [];
+  private receivedAny = false;
   private readonly label: string;
   private readonly closedPromise: Promise<void>;
 
@@ -105,6 +106,12 @@ export class TdsConnection {
       this.tlsBridge?.feedRaw(chunk);
       return;
     }
+    if (this.state === "prelogin" && !this.receivedAny && chunk[0] === TLS_HANDSHAKE_RECORD) {
+      // A2 option 3: TDS 8.0 (`encrypt: 'strict'`) opens with a TLS ClientHello instead of PRELOGIN.
+      this.abandon(new NotModelledError("TDS 8.0 strict encryption (TLS before PRELOGIN); use encrypt: true"));
+      return;
+    }
+    this.receivedAny = true;
     this.onTdsBytes(chunk);
   }
 
@@ -574,6 +581,9 @@ export class TdsConnection {
     else this.socket.end();
   }
 }
+
+/** TLS record type of a handshake (ClientHello); never a valid first byte of a TDS packet type. */
+const TLS_HANDSHAKE_RECORD = 0x16;
 
 function negotiatePacketSize(requested: number): number {
   if (requested === 0) return DEFAULT_PACKET_SIZE;
