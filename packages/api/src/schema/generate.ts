@@ -21,6 +21,9 @@ export function renderCrdFiles(): Map<string, string> {
     // YAML 1.1 quoting: the apiserver's and kubectl's parsers read a bare Y (acceptEula) as a boolean.
     files.set(fileName, HEADER + stringify(crd, { version: "1.1", lineWidth: 0, aliasDuplicateObjects: false }));
   }
+  // So `resources: [../../crds]` works in the install kustomization (kubectl apply -k).
+  const kustomization = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: [...files.keys()] };
+  files.set("kustomization.yaml", HEADER + stringify(kustomization, { version: "1.1" }));
   return files;
 }
 

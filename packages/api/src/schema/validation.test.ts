@@ -86,16 +86,19 @@ describe("CRD validation (structural schema + CEL rules)", () => {
     const files = existsSync(samplesDir) ? readdirSync(samplesDir).filter((f) => /\.ya?ml$/.test(f) && f !== "kustomization.yaml") : [];
     it("every sqlag custom resource in the samples validates", () => {
       const failures: string[] = [];
+      let checked = 0;
       for (const file of files) {
         for (const document of parseAllDocuments(readFileSync(join(samplesDir, file), "utf8"))) {
           const object = document.toJS() as { kind?: string } | null;
           const schema = object?.kind === "SQLServerAvailabilityGroup" ? agSchema : object?.kind === "SQLServerInstance" ? instanceSchema : undefined;
           if (schema === undefined) continue;
+          checked += 1;
           const violations = validateCustomResource(schema, object);
           if (violations.length > 0) failures.push(`${file}: ${JSON.stringify(violations)}`);
         }
       }
       expect(failures).to.deep.equal([]);
+      if (files.length > 0) expect(checked, "sqlag resources found in the samples").to.be.greaterThan(0);
     });
   });
 });
