@@ -17,6 +17,7 @@ import type {
   ReclaimPolicy,
   ReplicaRole,
   ServiceType,
+  SQLServerAvailabilityGroup,
   SQLServerAvailabilityGroupSpec,
   SQLServerAvailabilityGroupStatus,
   SQLServerInstanceSpec,
@@ -43,6 +44,7 @@ import {
   TOLERATION_OPERATORS,
 } from "../types.js";
 import { availabilityGroupCrd, instanceCrd } from "./crd.js";
+import { compatibilityManifest } from "./fixtures.js";
 import { staleCrdFiles } from "./generate.js";
 import type { JsonSchemaProps } from "./openapi.js";
 import { validateCustomResource } from "./validation-harness.js";
@@ -281,6 +283,36 @@ describe("schema drift", () => {
         for (const [schema, path] of schemaPaths) expect([...(nodeAt(schema, path).enum ?? [])].sort(), path).to.deep.equal(expected);
       });
     }
+  });
+
+  it("the TypeScript types accept the compatibility manifest as written for the existing operator", () => {
+    // Written out as a typed literal: if a field of that manifest had no place in the types, this would not compile.
+    const typed: SQLServerAvailabilityGroup = {
+      apiVersion: "sqlag.io/v1alpha1",
+      kind: "SQLServerAvailabilityGroup",
+      metadata: { name: "mssql-ag", namespace: "default" },
+      spec: {
+        acceptEula: "Y",
+        agName: "AG1",
+        automaticFailover: { enabled: true, failoverThresholdSeconds: 30, healthThreshold: "system" },
+        clusterType: "EXTERNAL",
+        edition: "Developer",
+        endpointPort: 5022,
+        image: "mcr.microsoft.com/mssql/server:2025-latest",
+        listener: { name: "mssql-ag-listener", port: 1433, serviceType: "LoadBalancer" },
+        mssqlConf: { "sqlagent.enabled": "true" },
+        readOnlyListener: { name: "mssql-ag-listener-ro", port: 1433, serviceType: "LoadBalancer" },
+        replicas: [
+          { availabilityMode: "SynchronousCommit", failoverMode: "Automatic", name: "primary" },
+          { availabilityMode: "SynchronousCommit", failoverMode: "Automatic", name: "secondary-1", readableSecondary: true },
+          { availabilityMode: "AsynchronousCommit", failoverMode: "Manual", name: "secondary-2", readableSecondary: true },
+        ],
+        resources: { limits: { cpu: "2", memory: "4Gi" }, requests: { cpu: "500m", memory: "2Gi" } },
+        saPasswordSecretRef: { key: "SA_PASSWORD", name: "mssql-ag-secret" },
+        storage: { dataVolumeSize: "20Gi", reclaimPolicy: "Retain" },
+      },
+    };
+    expect(compatibilityManifest()).to.deep.equal(typed);
   });
 
   it("the committed crds/*.yaml are what the generator produces (run `npm run generate:crds` if this fails)", () => {
