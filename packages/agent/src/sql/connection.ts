@@ -201,12 +201,16 @@ export class ReconnectingSqlConnection {
   private current: SqlConnection | undefined;
   private opening: Promise<SqlConnection> | undefined;
 
-  constructor(private readonly options: () => SqlEndpointOptions) {}
+  constructor(private readonly open: (signal?: AbortSignal) => Promise<SqlConnection>) {}
+
+  static fromOptions(options: () => SqlEndpointOptions): ReconnectingSqlConnection {
+    return new ReconnectingSqlConnection((signal) => SqlConnection.open(options(), signal));
+  }
 
   async get(signal?: AbortSignal): Promise<SqlConnection> {
     if (this.current?.isOpen) return this.current;
     this.current = undefined;
-    this.opening ??= SqlConnection.open(this.options(), signal).finally(() => {
+    this.opening ??= this.open(signal).finally(() => {
       this.opening = undefined;
     });
     this.current = await this.opening;

@@ -5,7 +5,7 @@
  * result set for interval + grace" becomes an unresponsive strike, never "healthy by default".
  */
 import type { Clock } from "@sqlag/api";
-import { SqlConnection, type SqlEndpointOptions } from "./connection.js";
+import type { SqlConnection } from "./connection.js";
 import { classifySqlError, SqlUnavailableError } from "./errors.js";
 import { mapDiagnosticsRow, type DiagnosticsComponent } from "./mappers.js";
 import { serverDiagnostics } from "./statements.js";
@@ -22,7 +22,8 @@ export interface DiagnosticsSnapshot {
 }
 
 export interface DiagnosticsMonitorOptions {
-  endpoint: () => SqlEndpointOptions;
+  /** Opens the dedicated connection (credentials are the caller's business). */
+  open: (signal?: AbortSignal) => Promise<SqlConnection>;
   intervalSeconds: number;
   clock: Clock;
   /** Wait after a failure before reconnecting. */
@@ -65,7 +66,7 @@ export class DiagnosticsMonitor {
     while (!stop.aborted) {
       let connection: SqlConnection | undefined;
       try {
-        connection = await SqlConnection.open(this.options.endpoint(), stop);
+        connection = await this.options.open(stop);
         await connection.stream(
           serverDiagnostics(this.options.intervalSeconds),
           (rows) => {
