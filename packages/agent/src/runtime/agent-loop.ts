@@ -47,9 +47,9 @@ import {
 import type { AgentHttpHandlers, Check } from "../http/server.js";
 import type { AgentMetrics } from "../http/metrics.js";
 import { PeerClient } from "../peers/peer-client.js";
-import type { DiagnosticsMonitor } from "../sql/diagnostics-monitor.js";
+import type { DiagnosticsSnapshot } from "../sql/diagnostics-monitor.js";
 import { SqlQueryError } from "../sql/errors.js";
-import type { AgentKube } from "./kube-io.js";
+import type { AgentKubePort } from "./kube-port.js";
 import { toHadrSecret } from "./kube-io.js";
 import { observeLocalSql, type SqlQuerier } from "./sql-observer.js";
 import * as actions from "./sql-actions.js";
@@ -58,18 +58,26 @@ import { buildAgentStatus, buildCrStatus, statusFingerprint } from "./status.js"
 export interface AgentLoopDeps {
   config: AvailabilityGroupAgentConfig;
   clock: Clock;
-  kube: AgentKube;
+  kube: AgentKubePort;
   /** Observation queries (short). */
   observeSql: SqlQuerier;
   /** SQL write-lease renewals and short statements: never queued behind a long action. */
   leaseSql: actions.SqlExecutor;
   /** Long actions (FAILOVER, JOIN, bootstrap…), one at a time. */
   actionSql: actions.SqlExecutor;
-  diagnostics: DiagnosticsMonitor;
+  /** The health monitor's latest facts (DiagnosticsMonitor in production). */
+  diagnostics: { snapshot(): DiagnosticsSnapshot };
   metrics: AgentMetrics;
   logger: winston.Logger;
   events: EventRecorder;
   version: string;
+  /** The pure decision function; only tests replace it (to script decisions and check the executor rules). */
+  decide?: typeof decide;
+  /**
+   * Base URL of a peer's agent API. Default: the pod IP from the pod cache with the agent's HTTP port, else the
+   * headless-Service name. Tests running several agents on one host give each its own port.
+   */
+  peerBaseUrl?: (pod: string) => string | undefined;
 }
 
 interface RunningAction {
@@ -109,10 +117,12 @@ export class AgentLoop implements AgentHttpHandlers {
     this.lastCycleEndedAtMs = this.agentStartedAtMs;
     const c = deps.config;
     this.peerClient = new PeerClient({
-      baseUrl: (pod) => {
-        const ip = deps.kube.pod(pod)?.status?.podIP;
-        return ip !== undefined ? `http://${ip}:${c.httpPort}` : agentBaseUrl(pod, c.clusterName, c.namespace, c.clusterDomain, c.httpPort);
-      },
+      baseUrl:
+        deps.peerBaseUrl ??
+        ((pod) => {
+          const ip = deps.kube.pod(pod)?.status?.podIP;
+          return ip !== undefined ? `http://${ip}:${c.httpPort}` : agentBaseUrl(pod, c.clusterName, c.namespace, c.clusterDomain, c.httpPort);
+        }),
       peerToken: () => this.peerToken(),
     });
     const base = {
@@ -159,7 +169,7 @@ export class AgentLoop implements AgentHttpHandlers {
     while (!stop.aborted) {
       const startedAtMs = clock.nowMs();
       try {
-        await this.cycle();
+        await this.cycleOnce();
       } catch (e) {
         this.deps.metrics.unexpectedErrors.inc();
         this.deps.logger.error("Cycle failed", { err: describe(e) });
@@ -173,12 +183,16 @@ export class AgentLoop implements AgentHttpHandlers {
     }
   }
 
-  private async cycle(): Promise<void> {
+  /**
+   * One observe → decide → act → publish pass. The loop calls it on its cadence; tests call it directly with a
+   * fake clock. Long actions started here finish in the background and are reported in a later observation.
+   */
+  async cycleOnce(): Promise<void> {
     const { clock, config, metrics, logger } = this.deps;
     this.cycleCount += 1;
     const observation = await this.observe();
     const nowMs = clock.nowMs();
-    const { decision, memory } = decide(observation, this.memory, config, nowMs);
+    const { decision, memory } = (this.deps.decide ?? decide)(observation, this.memory, config, nowMs);
     this.memory = memory;
     this.lastDecision = decision;
     this.lastObservation = observation;

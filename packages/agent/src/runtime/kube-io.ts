@@ -46,6 +46,7 @@ import {
   type LeaseRecord,
   type LeaseWire,
 } from "@sqlag/kube";
+import type { AgentKubePort } from "./kube-port.js";
 import type { HadrSecret, HadrSecretStore } from "./sql-actions.js";
 
 export interface AgentKubeOptions {
@@ -71,7 +72,7 @@ function isOlder(candidate: string, current: string): boolean {
   return BigInt(candidate) < BigInt(current);
 }
 
-export class AgentKube {
+export class AgentKube implements AgentKubePort {
   readonly leaseClient: LeaseClient;
   readonly leaseInformer: SupervisedInformer<V1Lease>;
   readonly crInformer: SupervisedInformer<SQLServerAvailabilityGroup & KubernetesObject>;
