@@ -122,7 +122,7 @@ export class ControllerRuntime {
       metrics?.observeReconcile(parsed.kind, outcome.result, durationMs / 1000);
       if (outcome.requeue === "backoff") {
         const retryInMs = queue.addRateLimited(key);
-        logger.warn("Reconcile failed", { ...meta, reason: outcome.reason, result: outcome.result, message: outcome.message, retryInMs, durationMs });
+        logger.warn("Reconcile failed", { ...meta, reason: outcome.reason, result: outcome.result, detail: outcome.message, retryInMs, durationMs });
       } else {
         queue.forget(key);
         const level = outcome.result === "success" || outcome.result === "skipped_deleting" ? "debug" : "warn";
