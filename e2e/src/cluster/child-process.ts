@@ -6,7 +6,7 @@
  * Children are always stopped by their pid / process group id, never by name: several control planes (and other
  * engineers' processes) share the machine.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 
 export class ChildExitedError extends Error {
@@ -35,6 +35,7 @@ export class SupervisedChild {
   private constructor(
     readonly spec: ChildSpec,
     readonly pid: number,
+    private readonly process: ChildProcess,
     onExit: (resolve: () => void, setDescription: (d: string) => void) => void,
   ) {
     this.exited = new Promise<void>((resolve) => onExit(resolve, (d) => (this.exitDescription = d)));
@@ -51,7 +52,7 @@ export class SupervisedChild {
       if (child.pid === undefined) {
         throw new Error(`could not spawn ${spec.name} (${spec.binary})`);
       }
-      const supervised = new SupervisedChild(spec, child.pid, (resolve, setDescription) => {
+      const supervised = new SupervisedChild(spec, child.pid, child, (resolve, setDescription) => {
         child.once("exit", (code, signal) => {
           setDescription(signal != null ? `signal ${signal}` : `exit code ${code}`);
           liveChildren.delete(supervised);
@@ -94,11 +95,16 @@ export class SupervisedChild {
   /** SIGTERM to the process group, SIGKILL after graceMs. Resolves once the process has exited. */
   async stop(graceMs = 10_000): Promise<void> {
     if (this.exitDescription !== undefined) return;
+    // While stopping, the child must keep the event loop alive: otherwise Node may exit in the middle of the
+    // wait, and the exit hook SIGKILLs everything before stop() could clean up (seen as leftover temp dirs).
+    this.process.ref();
     signalGroup(this.pid, "SIGTERM");
+    let graceTimer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
       this.exited.then(() => false),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(true), graceMs).unref()),
+      new Promise<boolean>((resolve) => (graceTimer = setTimeout(() => resolve(true), graceMs))),
     ]);
+    clearTimeout(graceTimer);
     if (timedOut) {
       signalGroup(this.pid, "SIGKILL");
       await this.exited;

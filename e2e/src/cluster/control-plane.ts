@@ -73,6 +73,10 @@ export const defaultControllers: readonly string[] = [
   "statefulset-controller",
   "endpointslice-controller",
   "disruption-controller",
+  // The StorageObjectInUseProtection admission plugin (on by default) puts finalizers on PVCs and PVs; without
+  // these controllers a deleted PVC from a volumeClaimTemplate would stay Terminating forever.
+  "persistentvolumeclaim-protection-controller",
+  "persistentvolume-protection-controller",
 ];
 
 export class ControlPlaneStartError extends Error {
