@@ -113,7 +113,10 @@ build() {
   (cd "$SCRATCH_DIR/etcd" && go mod download)
 
   phase "building etcd v$ETCD_VERSION"
-  (cd "$SCRATCH_DIR/etcd" && go build "${common[@]}" -ldflags "-s -w" -o "$out_dir/etcd" go.etcd.io/etcd/server/v3)
+  # etcd's own build script stamps the git SHA; name the source instead so `etcd --version` is not misleading.
+  (cd "$SCRATCH_DIR/etcd" && go build "${common[@]}" \
+    -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=v$ETCD_VERSION-goproxy" \
+    -o "$out_dir/etcd" go.etcd.io/etcd/server/v3)
   local binary
   for binary in kube-apiserver kube-controller-manager kubectl; do
     phase "building $binary v$K8S_VERSION"
@@ -144,8 +147,10 @@ main() {
   mkdir -p "$(dirname "$version_dir")"
   # One build per version dir at a time: a second run waits, then finds the binaries and returns.
   exec 9>"$version_dir.lock"
-  phase "waiting for the build lock $version_dir.lock"
-  flock 9
+  if ! flock -n 9; then
+    phase "another build holds $version_dir.lock; waiting for it"
+    flock 9
+  fi
   if binaries_work "$dir"; then
     phase "binaries were built by a concurrent run: $dir"
     echo "$dir"
@@ -155,6 +160,7 @@ main() {
   mkdir -p "$version_dir"
   local tmp_dir
   tmp_dir="$(mktemp -d "$version_dir/bin.tmp.XXXXXX")"
+  chmod 755 "$tmp_dir"
   trap 'rm -rf "$tmp_dir"' EXIT
   phase "cold build of Kubernetes v$K8S_VERSION + etcd v$ETCD_VERSION with $(go version) (takes 20-40 min on 2 cores)"
   build "$tmp_dir"
