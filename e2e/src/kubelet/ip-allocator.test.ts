@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { PodIpAllocator, PodIpRangeExhaustedError } from "./ip-allocator.js";
+import { PodIpAllocator, PodIpRangeExhaustedError, publishedAddressOf, reachableAddressOf } from "./ip-allocator.js";
 
 describe("PodIpAllocator", () => {
   it("gives distinct loopback addresses and the same one to the same owner", () => {
@@ -26,4 +26,19 @@ describe("PodIpAllocator", () => {
     for (let index = 0; index < 254; index++) allocator.allocate(`uid-${index}`);
     expect(() => allocator.allocate("one-too-many")).to.throw(PodIpRangeExhaustedError);
   });
+});
+
+describe("published pod addresses", () => {
+  const cases = [
+    { loopback: "127.0.16.1", published: "198.18.16.1" },
+    { loopback: "127.0.254.254", published: "198.18.254.254" },
+  ];
+  for (const testCase of cases) {
+    it(`${testCase.loopback} ⇄ ${testCase.published}`, () => {
+      expect(publishedAddressOf(testCase.loopback)).to.equal(testCase.published);
+      expect(reachableAddressOf(testCase.published)).to.equal(testCase.loopback);
+    });
+  }
+  it("leaves other addresses alone", () => expect(reachableAddressOf("10.0.0.7")).to.equal("10.0.0.7"));
+  it("refuses to publish a non-pod address", () => expect(() => publishedAddressOf("10.0.0.7")).to.throw(RangeError));
 });

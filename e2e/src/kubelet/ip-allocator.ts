@@ -65,3 +65,25 @@ export class PodIpAllocator {
     return this.inUse;
   }
 }
+
+/**
+ * Pod addresses as the API shows them. The API server refuses loopback addresses in EndpointSlices
+ * ("may not be in the loopback range"), so a pod's IP is published as its twin in 198.18.0.0/15 (RFC 2544's
+ * benchmarking range, never routed) while its processes bind and are reached at 127.0.X.Y. The mapping is 1:1
+ * on the last two octets: 127.0.X.Y ⇄ 198.18.X.Y. Clients that read addresses from the API (EndpointSlices,
+ * pod status) translate with `reachableAddressOf` — a fixed NAT standing in for the pod network.
+ */
+const loopbackPattern = /^127\.0\.(\d{1,3})\.(\d{1,3})$/;
+const publishedPattern = /^198\.18\.(\d{1,3})\.(\d{1,3})$/;
+
+export function publishedAddressOf(loopbackAddress: string): string {
+  const match = loopbackPattern.exec(loopbackAddress);
+  if (match == null) throw new RangeError(`${loopbackAddress} is not a fake-kubelet pod address (127.0.X.Y)`);
+  return `198.18.${match[1] ?? "0"}.${match[2] ?? "0"}`;
+}
+
+/** The address a process can connect to for an address read from the API; other addresses pass unchanged. */
+export function reachableAddressOf(address: string): string {
+  const match = publishedPattern.exec(address);
+  return match == null ? address : `127.0.${match[1] ?? "0"}.${match[2] ?? "0"}`;
+}

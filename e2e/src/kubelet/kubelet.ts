@@ -3,7 +3,8 @@
  * each bound pod's containers as local processes through a `PodWorker` per pod uid. One instance serves all
  * its nodes from one pod informer; everything it starts is killed by pid on `stop()`.
  *
- * Realism we keep on purpose: pods get their own IP (127.0.x.y), status conditions and container statuses
+ * Realism we keep on purpose: pods get their own IP (processes bind 127.0.X.Y; the API shows 198.18.X.Y because
+ * EndpointSlice validation refuses loopback addresses — see `publishedAddressOf`), status conditions and container statuses
  * as a kubelet reports them, node Leases in kube-node-lease, pod ServiceAccount tokens from the TokenRequest
  * API (so RBAC applies to our programs), and graceful deletion finalised with `gracePeriodSeconds: 0` only
  * after the containers stopped. What we do not model: cgroups/resources, image pulls, host networking.
@@ -76,6 +77,7 @@ export interface PodHandle {
   readonly namespace: string;
   readonly name: string;
   readonly nodeName: string;
+  /** Where the pod's processes listen (127.0.X.Y); the API shows 198.18.X.Y (see `publishedAddressOf`). */
   readonly podIp: string;
   readonly hostIp: string;
   readonly containers: readonly ContainerHandle[];
@@ -159,7 +161,8 @@ export class Kubelet {
     this.backoff = options.backoff ?? realBackoffPolicy;
     this.execHandlers = options.execHandlers ?? defaultExecHandlers;
     (options.nodes ?? defaultNodes).forEach((spec, index) => {
-      this.nodes.set(spec.name, { spec, hostIp: `127.0.1.${index + 1}`, alive: true });
+      // Host IPs are only reported, never bound; like pod IPs they avoid the loopback range the API rejects in places.
+      this.nodes.set(spec.name, { spec, hostIp: `198.19.0.${index + 1}`, alive: true });
     });
   }
 

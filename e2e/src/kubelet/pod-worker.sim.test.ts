@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import type { V1ConfigMap, V1Container, V1Pod, V1PodStatus, V1Secret } from "@kubernetes/client-node";
 import { scaledBackoffPolicy } from "./backoff.js";
+import { publishedAddressOf } from "./ip-allocator.js";
 import { PodWorker, type PodWorkerHost } from "./pod-worker.js";
 import { defaultExecHandlers } from "./probes.js";
 import { defaultImageRuntimes } from "./runtime.js";
@@ -118,12 +119,12 @@ describe("PodWorker (real processes, fake API)", function () {
       ],
       containers: [echo("app", { readinessProbe: { httpGet: { path: "/readyz", port: 8080 }, periodSeconds: 1 } })],
     });
-    worker = new PodWorker(pod, nextPodIp(), "127.0.1.1", host);
+    worker = new PodWorker(pod, nextPodIp(), "198.19.0.1", host);
     await runUntil(worker, "pod Ready", () => condition(host.status, "Ready") === "True");
     const started = host.events.filter((event) => event.reason === "Started").map((event) => event.message.split(" ")[2]);
     expect(started).to.deep.equal(["sidecar", "init", "app"]);
     expect(host.status?.phase).to.equal("Running");
-    expect(host.status?.podIP).to.equal(worker.podIp);
+    expect(host.status?.podIP).to.equal(publishedAddressOf(worker.podIp));
     expect(condition(host.status, "Initialized")).to.equal("True");
     expect(condition(host.status, "ContainersReady")).to.equal("True");
     const initStatuses = host.status?.initContainerStatuses ?? [];
@@ -137,7 +138,7 @@ describe("PodWorker (real processes, fake API)", function () {
 
   it("restarts a container whose liveness probe fails and counts the restart", async () => {
     const pod = podOf({ containers: [echo("app", { livenessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 1, failureThreshold: 2 } })] });
-    worker = new PodWorker(pod, nextPodIp(), "127.0.1.1", host);
+    worker = new PodWorker(pod, nextPodIp(), "198.19.0.1", host);
     await runUntil(worker, "container listening", () => answers(`http://${worker?.podIp ?? ""}:8080/healthz`));
     await fetchText(`http://${worker.podIp}:8080/fail-liveness`);
     await runUntil(worker, "restart after liveness failure", () => host.status?.containerStatuses?.[0]?.restartCount === 1 && host.status.containerStatuses[0].state?.running != null);
@@ -146,7 +147,7 @@ describe("PodWorker (real processes, fake API)", function () {
   });
 
   it("restarts a crashed (SIGKILLed) container with back-off and reports the last termination", async () => {
-    worker = new PodWorker(podOf({ containers: [echo("app")] }), nextPodIp(), "127.0.1.1", host);
+    worker = new PodWorker(podOf({ containers: [echo("app")] }), nextPodIp(), "198.19.0.1", host);
     await runUntil(worker, "container running", () => worker?.container("app")?.running === true);
     const firstPid = worker.container("app")?.pid;
     worker.container("app")?.process?.signal("SIGKILL");
@@ -156,7 +157,7 @@ describe("PodWorker (real processes, fake API)", function () {
   });
 
   it("reports an unmapped image clearly and never starts it", async () => {
-    worker = new PodWorker(podOf({ containers: [{ name: "app", image: "example.com/unknown:2" }] }), nextPodIp(), "127.0.1.1", host);
+    worker = new PodWorker(podOf({ containers: [{ name: "app", image: "example.com/unknown:2" }] }), nextPodIp(), "198.19.0.1", host);
     await runUntil(worker, "waiting reason", () => host.status?.containerStatuses?.[0]?.state?.waiting?.reason === "ErrImageNeverPull");
     expect(host.status?.containerStatuses?.[0]?.state?.waiting?.message).to.contain('image "example.com/unknown:2" is not mapped');
     expect(host.status?.phase).to.equal("Pending");
@@ -164,7 +165,7 @@ describe("PodWorker (real processes, fake API)", function () {
 
   it("holds a container with a missing secret in CreateContainerConfigError until the secret exists", async () => {
     const pod = podOf({ containers: [echo("app", { env: [{ name: "PW", valueFrom: { secretKeyRef: { name: "sa", key: "password" } } }] })] });
-    worker = new PodWorker(pod, nextPodIp(), "127.0.1.1", host);
+    worker = new PodWorker(pod, nextPodIp(), "198.19.0.1", host);
     await runUntil(worker, "config error", () => host.status?.containerStatuses?.[0]?.state?.waiting?.reason === "CreateContainerConfigError");
     expect(host.status?.containerStatuses?.[0]?.state?.waiting?.message).to.contain('secret "sa" not found');
     host.secrets.set("sa", { data: { password: Buffer.from("pw").toString("base64") } });
@@ -195,7 +196,7 @@ describe("PodWorker (real processes, fake API)", function () {
         }),
       ],
     });
-    worker = new PodWorker(pod, nextPodIp(), "127.0.1.1", host);
+    worker = new PodWorker(pod, nextPodIp(), "198.19.0.1", host);
     await runUntil(worker, "running", () => host.status?.containerStatuses?.[0]?.state?.running != null);
     const base = `http://${worker.podIp}:8080`;
     await runUntil(worker, "listening", () => answers(`${base}/healthz`));
@@ -212,7 +213,7 @@ describe("PodWorker (real processes, fake API)", function () {
       initContainers: [echo("sidecar", { restartPolicy: "Always", args: ["--port", "8081"] })],
       containers: [echo("app", { args: ["--term-delay-ms", "300"], lifecycle: { preStop: { httpGet: { path: "/prestop", port: 8080 } } } })],
     });
-    worker = new PodWorker(pod, nextPodIp(), "127.0.1.1", host);
+    worker = new PodWorker(pod, nextPodIp(), "198.19.0.1", host);
     await runUntil(worker, "both running", () => worker?.container("app")?.running === true && worker.container("sidecar")?.running === true);
     await runUntil(worker, "app listening", () => answers(`http://${worker?.podIp ?? ""}:8080/healthz`));
     worker.pod = { ...pod, metadata: { ...pod.metadata, deletionTimestamp: new Date() } };

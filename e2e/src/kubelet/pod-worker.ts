@@ -23,6 +23,7 @@ import type {
 import { stringify as toYaml } from "yaml";
 import { restartDelayMs, nextCrashStreak, shouldRestart, type BackoffPolicy, type RestartPolicy } from "./backoff.js";
 import { ContainerConfigError, referencedObjects, resolveContainerEnv } from "./env.js";
+import { publishedAddressOf } from "./ip-allocator.js";
 import { ProbeState, probeTiming, type ProbeKind } from "./probe-state.js";
 import { httpGet, runProbe, type ExecProbeHandler } from "./probes.js";
 import { ContainerProcess } from "./process.js";
@@ -145,6 +146,7 @@ export class PodWorker {
 
   constructor(
     pod: V1Pod,
+    /** The loopback address the pod's processes bind (the API shows `publishedAddressOf(podIp)`). */
     readonly podIp: string,
     readonly hostIp: string,
     private readonly host: PodWorkerHost,
@@ -504,8 +506,8 @@ export class PodWorker {
       phase,
       hostIP: this.hostIp,
       hostIPs: [{ ip: this.hostIp }],
-      podIP: this.podIp,
-      podIPs: [{ ip: this.podIp }],
+      podIP: publishedAddressOf(this.podIp),
+      podIPs: [{ ip: publishedAddressOf(this.podIp) }],
       startTime: wireTime(this.startTime ?? timeFormat(new Date())),
       qosClass: "BestEffort",
       conditions: [

@@ -7,6 +7,7 @@
  */
 import { DiscoveryV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { Connection, Request, TYPES } from "tedious";
+import { reachableAddressOf } from "../kubelet/ip-allocator.js";
 import { listServiceSlices, readyEndpoints, type ServiceEndpoint } from "./endpoints.js";
 import type { AcknowledgedWrite, FailedWrite, WorkloadJournal } from "./journal.js";
 
@@ -32,6 +33,8 @@ export interface WriterOptions {
   /** Pause between successful writes (0 = as fast as acknowledgements come). */
   readonly writeIntervalMs?: number;
   readonly encrypt?: boolean;
+  /** Maps an address read from the API to one this process can reach (default: the fake kubelet's NAT). */
+  readonly reachableAddress?: (address: string) => string;
   readonly wallNowMs?: () => number;
 }
 
@@ -129,7 +132,7 @@ export class KeyWriter {
   private connect(endpoint: ServiceEndpoint): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const connection = new Connection({
-        server: endpoint.address,
+        server: (this.options.reachableAddress ?? reachableAddressOf)(endpoint.address),
         authentication: { type: "default", options: { userName: this.options.userName ?? "sa", password: this.options.password } },
         options: {
           port: endpoint.port,
