@@ -162,7 +162,7 @@ main() {
   tmp_dir="$(mktemp -d "$version_dir/bin.tmp.XXXXXX")"
   chmod 755 "$tmp_dir"
   trap 'rm -rf "$tmp_dir"' EXIT
-  phase "cold build of Kubernetes v$K8S_VERSION + etcd v$ETCD_VERSION with $(go version) (takes 20-40 min on 2 cores)"
+  phase "building Kubernetes v$K8S_VERSION + etcd v$ETCD_VERSION with $(go version) (empty Go build cache: ~15 min on 2 cores; warm: ~30 s)"
   build "$tmp_dir"
   binaries_work "$tmp_dir" || { echo "built binaries do not run" >&2; exit 1; }
   # Atomic install: the bin dir either does not exist or is complete.
