@@ -255,13 +255,7 @@ export class SimEngine implements Engine {
         return;
       case "execDynamic": {
         const sql = String(evaluator.evaluate(statement.sql) ?? "");
-        let ok = true;
-        const inner = this.runBatch(session, sql, ctx.signal, new Map());
-        for await (const item of inner) {
-          if (item.kind === "error") ok = false;
-          yield item;
-        }
-        if (!ok) throw new StopBatch();
+        yield* this.runScoped(session, sql, ctx.signal, new Map());
         return;
       }
       case "createTable":
@@ -281,6 +275,22 @@ export class SimEngine implements Engine {
       default:
         yield* executeSecurityStatement(ctx, statement);
     }
+  }
+
+  /** Dynamic SQL and sp_executesql: a USE inside only lasts until the inner batch ends (T-SQL scoping rule). */
+  private async *runScoped(session: SimSession, sql: string, signal: AbortSignal, variables: Map<string, Variable>): AsyncGenerator<ResultItem> {
+    const database = session.database;
+    let ok = true;
+    try {
+      for await (const item of this.runBatch(session, sql, signal, variables)) {
+        if (item.kind === "error") ok = false;
+        if (item.kind === "envchange-database" || (item.kind === "info" && item.number === 5701)) continue;
+        yield item;
+      }
+    } finally {
+      session.database = database;
+    }
+    if (!ok) throw new StopBatch();
   }
 
   // ---- procedures ---------------------------------------------------------------------------------------------
@@ -313,12 +323,7 @@ export class SimEngine implements Engine {
         for (const a of args.slice(2)) {
           if (a.name) variables.set(a.name.toUpperCase(), { type: inferLiteralType(a.value), value: a.value });
         }
-        let ok = true;
-        for await (const item of this.runBatch(ctx.session, String(statement ?? ""), ctx.signal, variables)) {
-          if (item.kind === "error") ok = false;
-          yield item;
-        }
-        if (!ok) throw new StopBatch();
+        yield* this.runScoped(ctx.session, String(statement ?? ""), ctx.signal, variables);
         return;
       }
       case "sp_dropserver":
@@ -339,7 +344,11 @@ export class SimEngine implements Engine {
         const key = (p.name.startsWith("@") ? p.name : `@${p.name}`).toUpperCase();
         variables.set(key, { type: typeFromTypeName(p.typeName, p.value), value: p.value });
       }
-      yield* this.runBatch(s, statement, signal, variables);
+      try {
+        yield* this.runScoped(s, statement, signal, variables);
+      } catch (err) {
+        if (!(err instanceof StopBatch)) throw err;
+      }
       return;
     }
     const statement: Statement = { type: "exec", procedure: [name], args: [], text: `EXEC ${procName}`, line: 1 };

@@ -419,7 +419,6 @@ function databaseReplicaStates(model: ServerModel, now: number): View {
         if (!isLocal && ag.role !== "PRIMARY") continue;
         if (isLocal && (!db || !db.record.hadr)) continue;
         const peerDb = ag.peers.get(replica.replicaId)?.dbs.get(d.name.toLowerCase());
-        if (!isLocal && !peerDb) continue;
         const state = isLocal ? localDbState(model, ag, d.name) : (peerDb?.state ?? "NOT SYNCHRONIZING");
         const hardened = isLocal ? end : (peerDb?.hardenedLsn ?? 0);
         const suspended = isLocal ? !!db?.record.hadr?.suspended : false;
