@@ -114,3 +114,33 @@ export async function startControllerProcess(options: ControllerProcessOptions):
     },
   };
 }
+
+/**
+ * Registers mocha hooks that run one controller process for the fixture's namespace only, without leader election
+ * (several specs may each run one; the installed Deployment's Lease is left alone). Call after useSpecFixture and
+ * after the hook that installs sqlag, so the ServiceAccount exists.
+ */
+export function useScopedController(fixture: { readonly controlPlane: ControlPlane; readonly namespace: string; readonly workDir: string; readonly prefix: string }): {
+  readonly current: () => ControllerProcess;
+} {
+  let controller: ControllerProcess | undefined;
+  before(async function () {
+    controller = await startControllerProcess({
+      controlPlane: fixture.controlPlane,
+      identity: `controller-${fixture.prefix}`,
+      workDir: path.join(fixture.workDir, "controller"),
+      watchNamespaces: [fixture.namespace],
+      leaderElection: false,
+      logLevel: "debug",
+    });
+  });
+  after(async function () {
+    await controller?.stop();
+  });
+  return {
+    current: () => {
+      if (controller === undefined) throw new Error("the scoped controller has not started");
+      return controller;
+    },
+  };
+}
