@@ -9,7 +9,7 @@
  * plugin rejects every pod).
  */
 import { generateKeyPairSync } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { SupervisedChild } from "./child-process.js";
+import { createOwnedDir, reapAbandonedDirs } from "./run-dirs.js";
 import { randomToken, renderKubeconfig, renderTokenAuthFile, type StaticTokenUser } from "./credentials.js";
 import { ensureTestbins, testbinPath } from "./testbins.js";
 
@@ -97,17 +98,20 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const phaseTimeoutMs = opts.phaseTimeoutMs ?? 120_000;
 
   const binDir = opts.binDir ?? (await ensureTestbins());
-  const workDir = mkdtempSync(join(tmpdir(), "sqlag-cp-"));
+  const tmpfsDir = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
+  const reaped = [...reapAbandonedDirs(tmpdir(), "sqlag-cp-"), ...reapAbandonedDirs(tmpfsDir, "sqlag-etcd-")];
+  if (reaped.length > 0) progress(`removed ${reaped.length} dirs left by dead runs: ${reaped.join(" ")}`);
+  const workDir = createOwnedDir(tmpdir(), "sqlag-cp-");
   const logDir = opts.logDir ?? join(workDir, "logs");
   mkdirSync(logDir, { recursive: true });
-  const etcdDataDir = opts.etcdDataDir ?? mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "sqlag-etcd-"));
-  const ownsEtcdDataDir = opts.etcdDataDir === undefined;
+  const ownedEtcdDir = opts.etcdDataDir === undefined ? createOwnedDir(tmpfsDir, "sqlag-etcd-") : undefined;
+  const etcdDataDir = opts.etcdDataDir ?? join(ownedEtcdDir ?? "", "data");
   const children: SupervisedChild[] = [];
 
   const cleanup = async () => {
     // Reverse start order: KCM, apiserver, etcd.
     for (const child of [...children].reverse()) await child.stop();
-    if (ownsEtcdDataDir) rmSync(etcdDataDir, { recursive: true, force: true });
+    if (ownedEtcdDir !== undefined) rmSync(ownedEtcdDir, { recursive: true, force: true });
     if (opts.logDir === undefined && process.env["SQLAG_E2E_KEEP_WORKDIR"] === "1") {
       progressSink(`[control-plane] kept ${workDir} (SQLAG_E2E_KEEP_WORKDIR=1)`);
       return;
