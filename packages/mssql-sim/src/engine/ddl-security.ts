@@ -44,7 +44,6 @@ export async function* executeSecurityStatement(ctx: ExecContext, statement: Sta
         } catch {
           throw Errors.invalidCertificate();
         }
-        if (catalog.certificates.some((c) => c.thumbprintHex === material.thumbprint.toString("hex"))) throw Errors.certificateExists(statement.name);
         if (statement.privateKey) {
           // B4: the imported private key is re-encrypted by the DMK, so the DMK must exist (15581).
           if (catalog.masterKeyCreatedMs === null) throw Errors.noMasterKey();
@@ -60,6 +59,7 @@ export async function* executeSecurityStatement(ctx: ExecContext, statement: Sta
             throw Errors.invalidCertificate();
           }
         }
+        if (catalog.certificates.some((c) => c.thumbprintHex === material.thumbprint.toString("hex"))) throw Errors.certificateExists(statement.name);
       } else {
         if (catalog.masterKeyCreatedMs === null) throw Errors.noMasterKey();
         material = createSelfSignedCertificate(statement.subject ?? statement.name, new Date(now));

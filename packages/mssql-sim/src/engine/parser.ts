@@ -164,6 +164,7 @@ class Parser {
       case "INSERT":
         return this.insert();
       case "UPDATE":
+        if (this.isWord("STATISTICS") || !this.isWord("SET", this.peek(1)?.value === "." ? 3 : 1)) this.notModelled(start);
         return this.update();
       case "DELETE":
         return this.deleteStatement();
