@@ -325,12 +325,12 @@ describe("renderAvailabilityGroup", () => {
       const { rendered } = render();
       const role = find<V1Role>(rendered.applied, "Role", "mssql-ag-agent");
       expect(role.rules).to.deep.equal([
-        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["mssql-ag-primary"], verbs: ["get", "watch", "update"] },
+        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["mssql-ag-primary"], verbs: ["get", "list", "watch", "update"] },
         { apiGroups: [""], resources: ["pods"], resourceNames: ["mssql-ag-0", "mssql-ag-1", "mssql-ag-2"], verbs: ["get", "patch"] },
         { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
         { apiGroups: [""], resources: ["secrets"], resourceNames: ["mssql-ag-hadr", "mssql-ag-secret"], verbs: ["get"] },
         { apiGroups: [""], resources: ["secrets"], resourceNames: ["mssql-ag-hadr"], verbs: ["update"] },
-        { apiGroups: ["sqlag.io"], resources: ["sqlserveravailabilitygroups"], resourceNames: ["mssql-ag"], verbs: ["get", "watch"] },
+        { apiGroups: ["sqlag.io"], resources: ["sqlserveravailabilitygroups"], resourceNames: ["mssql-ag"], verbs: ["get", "list", "watch"] },
         { apiGroups: ["sqlag.io"], resources: ["sqlserveravailabilitygroups/status"], resourceNames: ["mssql-ag"], verbs: ["get", "patch"] },
         { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
         { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },

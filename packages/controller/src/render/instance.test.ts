@@ -113,7 +113,7 @@ describe("renderInstance", () => {
     expect(role.rules).to.deep.equal([
       { apiGroups: [""], resources: ["pods"], resourceNames: ["dev-sql-0"], verbs: ["get", "patch"] },
       { apiGroups: [""], resources: ["secrets"], resourceNames: ["dev-sql-sa"], verbs: ["get"] },
-      { apiGroups: ["sqlag.io"], resources: ["sqlserverinstances"], resourceNames: ["dev-sql"], verbs: ["get", "watch"] },
+      { apiGroups: ["sqlag.io"], resources: ["sqlserverinstances"], resourceNames: ["dev-sql"], verbs: ["get", "list", "watch"] },
       { apiGroups: ["sqlag.io"], resources: ["sqlserverinstances/status"], resourceNames: ["dev-sql"], verbs: ["get", "patch"] },
       { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
       { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },

@@ -3,9 +3,11 @@
  * Nothing cluster-wide, no exec, no delete. The controller must itself hold every verb it grants here (RBAC
  * escalation prevention), which is why manifests/install mirrors these rules.
  *
- * Note for the agent: `watch` with `resourceNames` is authorised only for a single-object watch
- * (`fieldSelector=metadata.name=<name>`); `list` cannot be restricted by name, so the agent must watch the Lease
- * and its CR by name, never through a namespace-wide informer.
+ * Named list/watch: the API server authorises a list or watch against `resourceNames` when the request carries
+ * `fieldSelector=metadata.name=<name>`, so the agent's single-object informers on the Lease and its CR need
+ * `list` and `watch` with the name, never namespace-wide. Secrets are the exception: granting list/watch on the
+ * `<ag>-hadr` Secret would force the controller to hold list/watch on every Secret in the cluster (it must hold
+ * what it grants), so the agent reads that Secret with GET only.
  */
 import type { V1PolicyRule, V1Role, V1RoleBinding, V1ServiceAccount } from "@kubernetes/client-node";
 import { API_GROUP } from "@sqlag/api";
@@ -33,14 +35,14 @@ export interface AgAgentRuleInputs {
 
 export function agAgentRules(inputs: AgAgentRuleInputs): V1PolicyRule[] {
   return [
-    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [inputs.leaseName], verbs: ["get", "watch", "update"] },
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [inputs.leaseName], verbs: ["get", "list", "watch", "update"] },
     // Role labels on the AG's own pods (the holder also clears a stale primary label on a peer).
     { apiGroups: [""], resources: ["pods"], resourceNames: inputs.podNames, verbs: ["get", "patch"] },
     // Peer discovery: pod IPs, readiness and terminating state of the other replicas.
     { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
     { apiGroups: [""], resources: ["secrets"], resourceNames: uniqueSorted([inputs.hadrSecretName, inputs.saPasswordSecretName]), verbs: ["get"] },
     { apiGroups: [""], resources: ["secrets"], resourceNames: [inputs.hadrSecretName], verbs: ["update"] },
-    { apiGroups: [API_GROUP], resources: ["sqlserveravailabilitygroups"], resourceNames: [inputs.crName], verbs: ["get", "watch"] },
+    { apiGroups: [API_GROUP], resources: ["sqlserveravailabilitygroups"], resourceNames: [inputs.crName], verbs: ["get", "list", "watch"] },
     { apiGroups: [API_GROUP], resources: ["sqlserveravailabilitygroups/status"], resourceNames: [inputs.crName], verbs: ["get", "patch"] },
     ...EVENT_RULES,
   ];
@@ -56,7 +58,7 @@ export function instanceAgentRules(inputs: InstanceAgentRuleInputs): V1PolicyRul
   return [
     { apiGroups: [""], resources: ["pods"], resourceNames: [inputs.podName], verbs: ["get", "patch"] },
     { apiGroups: [""], resources: ["secrets"], resourceNames: [inputs.saPasswordSecretName], verbs: ["get"] },
-    { apiGroups: [API_GROUP], resources: ["sqlserverinstances"], resourceNames: [inputs.crName], verbs: ["get", "watch"] },
+    { apiGroups: [API_GROUP], resources: ["sqlserverinstances"], resourceNames: [inputs.crName], verbs: ["get", "list", "watch"] },
     { apiGroups: [API_GROUP], resources: ["sqlserverinstances/status"], resourceNames: [inputs.crName], verbs: ["get", "patch"] },
     ...EVENT_RULES,
   ];
