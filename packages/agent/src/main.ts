@@ -95,8 +95,7 @@ async function main(): Promise<void> {
       onInformerEvent: (event) =>
         event.type === "failed" ? logger.warn("Watch failed; restarting", { informer: event.informer, err: event.err, restartInMs: event.restartInMs }) : logger.debug("Watch event", event),
     });
-    kube.secretInformer.on("add", (secret) => (agentPassword = safeAgentPassword(secret) ?? agentPassword));
-    kube.secretInformer.on("update", (secret) => (agentPassword = safeAgentPassword(secret) ?? agentPassword));
+    kube.onSecret((secret) => (agentPassword = safeAgentPassword(secret) ?? agentPassword));
     await kube.start(shutdown.signal);
     const events = new EventRecorder({
       sink: CoreV1EventSink.fromKubeConfig(kc),

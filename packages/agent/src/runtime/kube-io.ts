@@ -77,7 +77,8 @@ export class AgentKube implements AgentKubePort {
   readonly leaseInformer: SupervisedInformer<V1Lease>;
   readonly crInformer: SupervisedInformer<SQLServerAvailabilityGroup & KubernetesObject>;
   readonly podInformer: SupervisedInformer<V1Pod>;
-  readonly secretInformer: SupervisedInformer<V1Secret>;
+  private secretValue: V1Secret | undefined;
+  private readonly secretListeners: ((secret: V1Secret) => void)[] = [];
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
   private readonly writer: KubeObjectWriter;
@@ -130,19 +131,47 @@ export class AgentKube implements AgentKubePort {
       .join(",");
     this.podInformer = supervise("pods", listWatch<V1Pod>(`/api/v1/namespaces/${namespace}/pods`, () => this.core.listNamespacedPod({ namespace, labelSelector: selector }), selector));
 
-    const secretName = agNames.hadrSecret(clusterName);
-    this.secretInformer = supervise(
-      "hadr-secret",
-      listWatch<V1Secret>(`/api/v1/namespaces/${namespace}/secrets`, () => this.core.listNamespacedSecret({ namespace, fieldSelector: byName(secretName) }), undefined, byName(secretName)),
-    );
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    await Promise.all([this.leaseInformer.start(signal), this.crInformer.start(signal), this.podInformer.start(signal), this.secretInformer.start(signal)]);
+    await Promise.all([this.leaseInformer.start(signal), this.crInformer.start(signal), this.podInformer.start(signal)]);
+    void this.pollSecret(signal);
+  }
+
+  /**
+   * The `<ag>-hadr` Secret is READ with GET on a slow cadence, not watched: RBAC can grant list/watch by name
+   * only to a controller that itself may list/watch every Secret, which is the cluster-wide Secret access we
+   * refuse to require (peer-sql-on-k8s-operator.md §7.5). It changes only at bootstrap (certificate) and when
+   * an administrator rotates it.
+   */
+  private async pollSecret(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.refreshSecret(AbortSignal.any([signal, AbortSignal.timeout(5000)])).catch(() => undefined);
+      const delayMs = this.secretValue?.data?.[hadrSecretKeys.certificate] === undefined ? 2000 : 30_000;
+      await this.options.clock.sleep(delayMs, signal).catch(() => undefined);
+    }
+  }
+
+  /** Reads the Secret now (also used right after this agent published the certificate). */
+  async refreshSecret(signal: AbortSignal): Promise<V1Secret> {
+    const name = agNames.hadrSecret(this.options.clusterName);
+    try {
+      const secret = await withSignal(signal, () => this.core.readNamespacedSecret({ name, namespace: this.options.namespace }));
+      this.secretValue = secret;
+      for (const listener of this.secretListeners) listener(secret);
+      return secret;
+    } catch (e) {
+      throw classifyKubeError(e);
+    }
+  }
+
+  /** Called with every successful read of the hadr Secret. */
+  onSecret(listener: (secret: V1Secret) => void): void {
+    this.secretListeners.push(listener);
   }
 
   informers(): readonly SupervisedInformer<KubernetesObject>[] {
-    return [this.leaseInformer, this.crInformer, this.podInformer, this.secretInformer] as unknown as SupervisedInformer<KubernetesObject>[];
+    return [this.leaseInformer, this.crInformer, this.podInformer] as unknown as SupervisedInformer<KubernetesObject>[];
   }
 
   /** Newest Lease record known from the watch or from our own writes; undefined when none exists or never read. */
@@ -170,7 +199,7 @@ export class AgentKube implements AgentKubePort {
   }
 
   hadrSecret(): V1Secret | undefined {
-    return this.secretInformer.get(this.options.namespace, agNames.hadrSecret(this.options.clusterName));
+    return this.secretValue;
   }
 
   /** Sets (string) or removes (null) labels on one pod of the AG with a JSON merge patch. */
@@ -258,7 +287,7 @@ export class AgentKube implements AgentKubePort {
           },
         };
         try {
-          await withSignal(signal, () => this.core.replaceNamespacedSecret({ name, namespace, body }));
+          this.secretValue = await withSignal(signal, () => this.core.replaceNamespacedSecret({ name, namespace, body }));
           return true;
         } catch (e) {
           throw classifyKubeError(e);
