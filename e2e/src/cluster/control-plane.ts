@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { SupervisedChild } from "./child-process.js";
-import { createOwnedDir, reapAbandonedDirs } from "./run-dirs.js";
+import { createOwnedDir, reapAbandonedDirs, recordChildPid } from "./run-dirs.js";
 import { randomToken, renderKubeconfig, renderTokenAuthFile, type StaticTokenUser } from "./credentials.js";
 import { ensureTestbins, testbinPath } from "./testbins.js";
 
@@ -107,6 +107,11 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const ownedEtcdDir = opts.etcdDataDir === undefined ? createOwnedDir(tmpfsDir, "sqlag-etcd-") : undefined;
   const etcdDataDir = opts.etcdDataDir ?? join(ownedEtcdDir ?? "", "data");
   const children: SupervisedChild[] = [];
+  const track = (child: SupervisedChild) => {
+    children.push(child);
+    for (const dir of [workDir, ownedEtcdDir]) if (dir !== undefined) recordChildPid(dir, child.pid);
+    return child;
+  };
 
   const cleanup = async () => {
     // Reverse start order: KCM, apiserver, etcd.
@@ -126,7 +131,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     // --- etcd -------------------------------------------------------------------------------------------------
     const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
     const etcdPeerUrl = `http://127.0.0.1:${etcdPeerPort}`;
-    const etcd = SupervisedChild.start({
+    const etcd = track(SupervisedChild.start({
       name: "etcd",
       binary: testbinPath(binDir, "etcd"),
       logPath: join(logDir, "etcd.log"),
@@ -143,8 +148,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         "--logger=zap",
         "--log-level=warn",
       ],
-    });
-    children.push(etcd);
+    }));
     await waitFor("etcd /health", phaseTimeoutMs, [etcd], async () => {
       const response = await httpGet(`${etcdUrl}/health`);
       return response.status === 200 && /"health":\s*"true"/.test(response.body);
@@ -194,13 +198,12 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       "v": "1",
       ...opts.extraApiServerFlags,
     };
-    const apiServer = SupervisedChild.start({
+    const apiServer = track(SupervisedChild.start({
       name: "kube-apiserver",
       binary: testbinPath(binDir, "kube-apiserver"),
       logPath: join(logDir, "kube-apiserver.log"),
       args: Object.entries(apiServerFlags).map(([flag, value]) => `--${flag}=${value}`),
-    });
-    children.push(apiServer);
+    }));
     const caPath = join(certDir, "apiserver.crt");
     let caPem = "";
     await waitFor("kube-apiserver /readyz", phaseTimeoutMs, [etcd, apiServer], async () => {
@@ -228,7 +231,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 
     // --- kube-controller-manager --------------------------------------------------------------------------------
     const controllers = opts.controllers ?? defaultControllers;
-    const controllerManager = SupervisedChild.start({
+    track(SupervisedChild.start({
       name: "kube-controller-manager",
       binary: testbinPath(binDir, "kube-controller-manager"),
       logPath: join(logDir, "kube-controller-manager.log"),
@@ -247,8 +250,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         "--kube-api-burst=200",
         "--v=1",
       ],
-    });
-    children.push(controllerManager);
+    }));
 
     const kubeConfigForToken = (token: string, user: string) => {
       const kc = new KubeConfig();

@@ -1,9 +1,9 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { createOwnedDir, reapAbandonedDirs } from "./run-dirs.js";
+import { createOwnedDir, reapAbandonedDirs, recordChildPid } from "./run-dirs.js";
 
 describe("reapAbandonedDirs", function () {
   let parent: string;
@@ -59,4 +59,61 @@ describe("reapAbandonedDirs", function () {
       expect(existsSync(dir)).to.equal(!c.removed);
     });
   }
+});
+
+describe("reapAbandonedDirs with recorded children", function () {
+  let parent: string;
+  const started: number[] = [];
+  beforeEach(function () {
+    parent = mkdtempSync(join(tmpdir(), "sqlag-reap-test-"));
+  });
+  afterEach(function () {
+    for (const pid of started.splice(0)) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(parent, { recursive: true, force: true });
+  });
+
+  function startDetached(script: string): number {
+    const child = spawn("sh", ["-c", script], { detached: true, stdio: "ignore" });
+    child.unref();
+    if (child.pid === undefined) throw new Error("spawn failed");
+    started.push(child.pid);
+    return child.pid;
+  }
+
+  function isAlive(pid: number): boolean {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function until(condition: () => boolean): Promise<void> {
+    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
+  it("kills a dead run's child that still names the dir, and spares a recycled pid", async function () {
+    const dir = join(parent, "run-orphan");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "owner.pid"), `${spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout}`);
+    const orphanPid = startDetached(`sleep 300; : ${dir}`);
+    const unrelatedPid = startDetached("sleep 300; : unrelated");
+    recordChildPid(dir, orphanPid);
+    recordChildPid(dir, unrelatedPid);
+    await until(() => isAlive(orphanPid) && isAlive(unrelatedPid));
+
+    expect(reapAbandonedDirs(parent, "run-")).to.deep.equal([dir]);
+    await until(() => {
+      const state = spawnSync("ps", ["-o", "stat=", "-p", String(orphanPid)], { encoding: "utf8" }).stdout.trim();
+      return state === "" || state.startsWith("Z");
+    });
+    expect(isAlive(unrelatedPid)).to.equal(true);
+  });
 });

@@ -1,13 +1,47 @@
 /**
  * Temp dirs owned by one Node process. A run that dies without stop() (SIGKILL, a crash in the exit path) leaves
  * its dirs behind, and the etcd dir lives on tmpfs, i.e. in RAM (~120 MB each: etcd preallocates a 64 MB WAL
- * segment). Each dir records its owner's pid; the next start removes dirs whose owner no longer runs. A dir whose
- * owner is alive is never touched, so concurrent runs by other people are safe.
+ * segment), and its children running. Each dir records its owner's pid and its children's pids; the next start
+ * removes dirs whose owner no longer runs, after killing the recorded children that still name the dir on their
+ * command line (a recycled pid never does). A dir whose owner is alive is never touched, so concurrent runs by
+ * other people are safe.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const ownerFileName = "owner.pid";
+const childrenFileName = "children.pid";
+
+/** Remembers a child process (by process group leader pid) that works with files in `dir`. */
+export function recordChildPid(dir: string, pid: number): void {
+  appendFileSync(join(dir, childrenFileName), `${pid}\n`);
+}
+
+function killOrphanedChildren(dir: string): void {
+  let pids: number[];
+  try {
+    pids = readFileSync(join(dir, childrenFileName), "utf8")
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .map((line) => Number.parseInt(line, 10));
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    let commandLine: string;
+    try {
+      commandLine = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      continue; // gone
+    }
+    if (!commandLine.includes(dir)) continue; // the pid was recycled by an unrelated process
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // already gone, or not ours to signal
+    }
+  }
+}
 
 export function createOwnedDir(parent: string, prefix: string): string {
   const dir = mkdtempSync(join(parent, prefix));
@@ -43,6 +77,7 @@ export function reapAbandonedDirs(parent: string, prefix: string): string[] {
       continue; // no owner file: not ours to judge (or still being created)
     }
     if (Number.isInteger(ownerPid) && ownerPid > 0 && !processIsAlive(ownerPid)) {
+      killOrphanedChildren(dir);
       rmSync(dir, { recursive: true, force: true });
       removed.push(dir);
     }
