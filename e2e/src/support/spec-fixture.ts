@@ -18,6 +18,8 @@ export interface SpecFixtureOptions {
   /** Start a fake kubelet for the spec namespace (plus `extraKubeletNamespaces`). */
   readonly kubelet?: boolean;
   readonly extraKubeletNamespaces?: readonly string[];
+  /** Runs first in the teardown, while the kubelet still runs (e.g. scale a Deployment in another namespace to 0). */
+  readonly beforeTeardown?: () => Promise<void>;
 }
 
 export class FixtureNotReadyError extends Error {
@@ -108,6 +110,9 @@ export function useSpecFixture(prefix: string, options: SpecFixtureOptions = {})
   });
 
   after(async function () {
+    if (options.beforeTeardown !== undefined && kc !== undefined) {
+      await options.beforeTeardown().catch((error: unknown) => process.stderr.write(`      teardown of ${prefix}: ${String(error)}\n`));
+    }
     if (kc !== undefined && namespace !== undefined) {
       const core = kc.makeApiClient(CoreV1Api);
       const ns = namespace;
