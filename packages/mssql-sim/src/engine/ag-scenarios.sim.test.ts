@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { SimCluster } from "../cluster.js";
+import { overlappingWriters, SimCluster } from "../cluster.js";
 import { DirectClient, DirectSqlError } from "./direct-client.js";
 import { createAg, freePort, provisionEndpoints, roleOf, waitFor, type AgReplicaSpec } from "./provision.js";
 import { scaleTimings } from "./timings.js";
@@ -223,5 +223,50 @@ describe("AG scenarios (multi-instance, endpoint links over TCP)", function () {
       expect(row.performed_seeding).to.equal(true);
       expect(row.completion_time).to.be.instanceOf(Date);
     }
+  });
+
+  it("frozen primary (SIGSTOP): secondaries see silence, one takes over, the thawed old primary keeps PRIMARY but cannot write; never two writers", async () => {
+    const setup = await threeReplicaCluster(undefined, { leaseSeconds: 10 });
+    cluster = setup.cluster;
+    cluster.setTimings({ earlyReconnectWindowMs: 1 });
+    const { sqla, sqlb } = setup.clients as Record<string, DirectClient>;
+    await sqla!.query("ALTER AVAILABILITY GROUP [ag1] SET (WRITE_LEASE_VALIDITY = 10)");
+    await put(sqla!, "before-freeze");
+    cluster.freeze("sqla");
+    await waitFor("sqlb lost the primary", () => !cluster!.get("sqlb").model?.ags.get("ag1")?.upstream);
+    await new Promise((resolve) => setTimeout(resolve, 250)); // let the old primary's lease (10 s × 0.02) lapse before promoting
+    await sqlb!.query("ALTER AVAILABILITY GROUP [ag1] SET (WRITE_LEASE_VALIDITY = 10)");
+    await sqlb!.query(FAILOVER);
+    await waitFor("sqlb primary", async () => (await roleOf(sqlb!, "ag1")) === "PRIMARY");
+    await put(sqlb!, "after-failover");
+    cluster.thaw("sqla");
+    await expectSqlError(put(sqla!, "split-brain-attempt"), 983);
+    expect(await roleOf(sqla!, "ag1")).to.equal("PRIMARY");
+    await sqla!.query("ALTER AVAILABILITY GROUP [ag1] OFFLINE");
+    await waitFor("sqla resolving", async () => (await roleOf(sqla!, "ag1")) === "RESOLVING");
+    await sqla!.query("ALTER AVAILABILITY GROUP [ag1] SET (ROLE = SECONDARY)");
+    await waitFor("sqla follows sqlb", () => cluster!.committedKeys("sqla", "appdb").includes("after-failover"));
+    expect(cluster.committedKeys("sqla", "appdb")).to.not.include("split-brain-attempt");
+    expect(overlappingWriters(cluster.writableIntervals(), Date.now())).to.deep.equal([]);
+  });
+
+  it("persistence: a restarted replica keeps its data, comes back RESOLVING, and rejoins with SET (ROLE = SECONDARY)", async () => {
+    const setup = await threeReplicaCluster();
+    cluster = setup.cluster;
+    cluster.setTimings({ earlyReconnectWindowMs: 1 });
+    const { sqla } = setup.clients as Record<string, DirectClient>;
+    await put(sqla!, "k1");
+    await cluster.restart("sqlb");
+    const sqlb = new DirectClient(cluster.get("sqlb"));
+    expect(cluster.committedKeys("sqlb", "appdb")).to.deep.equal(["k1"]);
+    expect(await roleOf(sqlb, "ag1")).to.equal("RESOLVING");
+    await expectSqlError(sqlb.query("SELECT COUNT(*) FROM appdb.dbo.kv"), 983);
+    await sqlb.query("ALTER AVAILABILITY GROUP [ag1] SET (ROLE = SECONDARY)");
+    await put(sqla!, "k2");
+    await waitFor("sqlb catches up", () => cluster!.committedKeys("sqlb", "appdb").includes("k2"));
+    await cluster.restart("sqla");
+    expect(await roleOf(sqla!, "ag1")).to.equal("RESOLVING");
+    await expectSqlError(put(sqla!, "k3"), 983);
+    expect(cluster.writableNow()).to.deep.equal([]);
   });
 });

@@ -314,7 +314,9 @@ function becomePrimary(model: ServerModel, ag: AgRuntime, oldPrimary: string | n
       }
     }
   }
-  model.commitConfigurationChange(ag, forced ? "forced_failover" : "failover", forced);
+  // Every failover starts a new epoch (high 32 bits, printed hi:lo by the Pacemaker agent), so a deposed primary's
+  // later configuration bumps can never outrank the new primary's configuration.
+  model.commitConfigurationChange(ag, forced ? "forced_failover" : "failover", true);
   ag.promotedAtMs = model.now();
   model.trackWritable(ag);
 }

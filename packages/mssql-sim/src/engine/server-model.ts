@@ -578,6 +578,8 @@ export class ServerModel {
       return reject(theirSeq > mySeq ? "i-am-primary" : "stale-primary", 41104, ag.config.sequenceNumber);
     }
     if (theirSeq < mySeq) return reject("stale-primary", 35206, ag.config.sequenceNumber);
+    // Already following a live primary: only a newer configuration may take over the link.
+    if (ag.upstream && !ag.upstream.closed && !sameName(ag.upstreamServer, hello.from) && theirSeq <= mySeq) return reject("stale-primary", 35206, ag.config.sequenceNumber);
     const deposedPrimary = ag.local.lastRole === "PRIMARY" && theirSeq > mySeq;
     if (deposedPrimary && hello.promotedAgeMs < this.timings.earlyReconnectWindowMs && (this.quirks.latch41104 || this.quirks.bilateralTransportCache)) {
       // L13/L15: reconnecting too early after the failover leaves a stale transport on both sides.
@@ -685,6 +687,14 @@ export class ServerModel {
     }
     ag.local.config = config;
     ag.local.localReplicaId = stillListed.replicaId;
+    // REMOVE DATABASE on the primary: the secondary copy leaves the AG and stays RESTORING (B3).
+    for (const db of this.dbs.values()) {
+      const hadr = db.record.hadr;
+      if (hadr && sameName(hadr.agName, config.name) && !config.databases.some((d) => sameName(d.name, db.record.name))) {
+        db.record.hadr = null;
+        db.record.restoring = true;
+      }
+    }
     // B3 FORCE_FAILOVER_ALLOW_DATA_LOSS: the other replicas' databases are suspended (SUSPEND_FROM_PARTNER).
     for (const db of this.dbs.values()) {
       const hadr = db.record.hadr;
