@@ -243,7 +243,8 @@ export class SimEngine implements Engine {
       case "waitfor": {
         const text = String(evaluator.evaluate(statement.delay) ?? "0");
         const [h, m, s] = text.split(":").map(Number);
-        await this.model.sleep(((h ?? 0) * 3600 + (m ?? 0) * 60 + (s ?? 0)) * 1000 * (this.model.timings.diagnosticsIntervalScale / 1000), ctx.signal);
+        // WAITFOR is the client's own wall-clock wait, not a simulated duration: never scaled.
+        await this.model.sleep(((h ?? 0) * 3600 + (m ?? 0) * 60 + (s ?? 0)) * 1000, ctx.signal);
         return;
       }
       case "exec":
