@@ -427,6 +427,12 @@ export class SimEngine implements Engine {
       variables,
       statementText,
       resolveTable: (parts) => this.resolveTable(session, parts),
+      lookupByKey: (parts, column, value) => {
+        if (!this.isKvTable(parts) || column !== "k" || value === null) return undefined;
+        const db = this.readableKv(session, parts);
+        const key = String(value);
+        return { columns: KV_COLUMNS, rows: db.kv.has(key) ? [{ k: key, v: db.kv.get(key) ?? null }] : [] };
+      },
       callBuiltin: (name, args) => this.builtin(session, name, args),
     };
   }
@@ -435,12 +441,22 @@ export class SimEngine implements Engine {
     return [...this.sessions.values()].map((s) => ({ id: s.id, login: s.login, appName: s.appName, hostName: s.hostName, database: s.database }));
   }
 
+  private isKvTable(parts: string[]): boolean {
+    const last = (parts[parts.length - 1] as string).toLowerCase();
+    return last === "kv" && (parts.length === 1 || (parts[parts.length - 2] as string).toLowerCase() === "dbo");
+  }
+
+  private readableKv(session: SimSession, parts: string[]): DbRuntime {
+    const db = this.currentUserDb(session, parts);
+    if (!db.record.hasKvTable) throw Errors.invalidObject(parts.join("."));
+    this.model.checkReadable(db);
+    return db;
+  }
+
   private resolveTable(session: SimSession, parts: string[]): View {
     const last = (parts[parts.length - 1] as string).toLowerCase();
-    if (last === "kv" && (parts.length === 1 || (parts[parts.length - 2] as string).toLowerCase() === "dbo")) {
-      const db = this.currentUserDb(session, parts);
-      if (!db.record.hasKvTable) throw Errors.invalidObject(parts.join("."));
-      this.model.checkReadable(db);
+    if (this.isKvTable(parts)) {
+      const db = this.readableKv(session, parts);
       return { columns: KV_COLUMNS, rows: [...db.kv].map(([k, v]) => ({ k, v })) };
     }
     const dbPart = parts.length >= 3 ? (parts[parts.length - 3] as string) : session.database;

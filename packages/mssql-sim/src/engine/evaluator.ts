@@ -20,6 +20,8 @@ export interface EvalHost {
   resolveTable(parts: string[]): View;
   /** Scalar built-in (SERVERPROPERTY, CERT_ID, …) or global (@@SERVERNAME); undefined = unknown function. */
   callBuiltin(name: string, args: SqlValue[]): { value: SqlValue; type: ColumnType } | undefined;
+  /** Primary-key lookup (WHERE k = value on the workload table) so reads stay O(1); undefined = no index. */
+  lookupByKey?(parts: string[], column: string, value: SqlValue): View | undefined;
   statementText: string;
 }
 
@@ -405,7 +407,7 @@ export class Evaluator {
   select(stmt: SelectStmt, outer: Bindings = []): { columns: Column[]; rows: SqlValue[][]; assigned: boolean } {
     let bindingsList: Bindings[] = [[...outer]];
     if (stmt.from) {
-      const first = this.host.resolveTable(stmt.from.name);
+      const first = this.indexedSource(stmt) ?? this.host.resolveTable(stmt.from.name);
       bindingsList = this.filterRows(first, stmt.from.alias, outer, stmt);
       for (const join of stmt.joins) {
         const view = this.host.resolveTable(join.source.name);
@@ -487,6 +489,16 @@ export class Evaluator {
       return { columns, rows: [], assigned: true };
     }
     return { columns, rows, assigned: false };
+  }
+
+  /** `FROM t WHERE k = <no column refs>` on a keyed table: ask the host for the one matching row. */
+  private indexedSource(stmt: SelectStmt): View | undefined {
+    const where = stmt.where;
+    if (!stmt.from || stmt.joins.length > 0 || !where || where.type !== "binary" || where.op !== "=" || !this.host.lookupByKey) return undefined;
+    const [column, other] = where.left.type === "column" ? [where.left, where.right] : where.right.type === "column" ? [where.right, where.left] : [];
+    if (!column || column.type !== "column" || !other || (other.type !== "literal" && other.type !== "variable")) return undefined;
+    if (column.qualifier && column.qualifier !== stmt.from.alias) return undefined;
+    return this.host.lookupByKey(stmt.from.name, column.name, this.evaluate(other));
   }
 
   private orderKey(expr: Expr, columns: Column[], row: SqlValue[], bindings: Bindings): SqlValue {
