@@ -1,0 +1,185 @@
+/**
+ * Simulator integration (issue 5, ARCHITECTURE §6 tier 2): three real agents, each with its real SQL adapter
+ * (tedious over TCP with TLS), bring three empty mssql-sim instances to a healthy availability group using
+ * only the shared (fake) Kubernetes objects; then the primary's SQL Server crashes and the Lease moves.
+ * Every assertion is checked against the simulator's ground truth as well as the agents' own view.
+ */
+import { expect } from "chai";
+import { labels, type SQLServerAvailabilityGroup } from "@sqlag/api";
+import { compatibilityManifest } from "@sqlag/api/schema/fixtures";
+import { overlappingWriters } from "@sqlag/mssql-sim/cluster";
+import type { Statement } from "../sql/statements.js";
+import { eventually, HARNESS_TIMING_SECONDS, SimHarness } from "./testing/sim-harness.js";
+
+function manifest(edit?: (cr: SQLServerAvailabilityGroup) => void): SQLServerAvailabilityGroup {
+  const cr = compatibilityManifest();
+  cr.spec.databases = [{ name: "appdb" }];
+  cr.spec.timing = { ...HARNESS_TIMING_SECONDS };
+  edit?.(cr);
+  return cr;
+}
+
+const createKvTable: Statement = { name: "create_kv", sql: "USE [appdb]; CREATE TABLE kv (k nvarchar(64) PRIMARY KEY, v nvarchar(4000))" };
+function insertKey(key: string): Statement {
+  return { name: "insert_kv", sql: "USE [appdb]; INSERT INTO kv (k, v) VALUES (@k, @v)", params: { k: { type: "nvarchar", value: key }, v: { type: "nvarchar", value: `value of ${key}` } } };
+}
+
+function condition(h: SimHarness, type: string): { status: string; reason: string; message: string } | undefined {
+  return h.cluster.status?.conditions?.find((c) => c.type === type);
+}
+
+function holder(h: SimHarness): string {
+  return h.cluster.leaseRecord()?.holderIdentity ?? "";
+}
+
+/**
+ * Everything the issue asks of a bootstrapped AG, as one predicate (for `eventually`): one primary that holds
+ * the Lease and is the only writable instance, the status filled, appdb in the AG on every replica and
+ * FailoverReady computed (its value depends on the topology).
+ */
+function bootstrapped(h: SimHarness): boolean {
+  const status = h.cluster.status;
+  const primary = holder(h);
+  const writable = h.sim.writableNow();
+  const appdb = status?.databases?.find((d) => d.name === "appdb");
+  return (
+    primary !== "" &&
+    status?.phase === "Running" &&
+    status.primaryReplica === primary &&
+    status.initializationComplete === true &&
+    writable.length === 1 &&
+    writable[0]?.instance === primary &&
+    appdb?.inAvailabilityGroup === true &&
+    appdb.replicas.every((r) => r.synchronizationState === "SYNCHRONIZED" || r.synchronizationState === "SYNCHRONIZING") &&
+    (condition(h, "FailoverReady")?.status ?? "Unknown") !== "Unknown"
+  );
+}
+
+async function bootstrap(h: SimHarness): Promise<{ primary: string; bootstrapSeconds: number }> {
+  await h.start();
+  await eventually("the AG to be bootstrapped", () => bootstrapped(h), 60_000);
+  const bootstrapSeconds = (performance.now() - h.lastInstanceReadyAtMs) / 1000;
+  console.log(`      bootstrap completed ${bootstrapSeconds.toFixed(2)} s after the last SQL instance was ready`);
+  const primary = holder(h);
+  expect(h.sim.writableNow(), "exactly one writable instance, the Lease holder").to.deep.equal([{ instance: primary, ag: "AG1" }]);
+  for (const agent of h.agents) expect(agent.loop.status().role, agent.pod).to.equal(agent.pod === primary ? "PRIMARY" : "SECONDARY");
+  const status = h.cluster.status!;
+  expect(status.groupId, "groupId").to.match(/^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/i);
+  expect(condition(h, "Available")?.status).to.equal("True");
+  expect(h.cluster.statusWrites.length).to.be.greaterThan(0);
+  expect(h.cluster.statusWrites.every((w) => w.by === primary), "only the Lease holder writes the CR status").to.equal(true);
+  await eventually(
+    "pod labels",
+    () => h.cluster.podNames().every((p) => h.cluster.podLabels(p)[labels.role] === (p === primary ? "primary" : "secondary")),
+    10_000,
+  );
+  return { primary, bootstrapSeconds };
+}
+
+function appdbState(h: SimHarness, pod: string): string | undefined {
+  return h.cluster.status?.databases?.find((d) => d.name === "appdb")?.replicas.find((r) => r.replica === pod)?.synchronizationState;
+}
+
+function dumpOnFailure(context: Mocha.Context, h: SimHarness | undefined): void {
+  if (context.currentTest?.state !== "failed" || h === undefined) return;
+  console.log(h.dumpLogs());
+  console.log(JSON.stringify(h.cluster.status, null, 1));
+}
+
+describe("agents bootstrap the compatibility manifest (2 sync + 1 async) on mssql-sim", function () {
+  this.timeout(120_000);
+  let h: SimHarness | undefined;
+
+  afterEach(async function () {
+    dumpOnFailure(this, h);
+    await h?.stop();
+    h = undefined;
+  });
+
+  it("forms the AG, labels the pods, seeds appdb, and reports that two synchronous replicas cannot fail over automatically", async () => {
+    h = new SimHarness({ cr: manifest() });
+    const { primary } = await bootstrap(h);
+    const harness = h;
+    const secondaries = h.agents.map((a) => a.pod).filter((p) => p !== primary);
+    // Replica 2 is the asynchronous one in the manifest.
+    const asyncPod = "mssql-ag-2";
+    const syncPod = secondaries.find((p) => p !== asyncPod)!;
+    for (const pod of secondaries) expect(h.cluster.podLabels(pod)[labels.readable], `${pod} readable label`).to.equal("true");
+
+    await eventually("database synchronization states", () => appdbState(harness, syncPod) === "SYNCHRONIZED" && (asyncPod === primary || appdbState(harness, asyncPod) === "SYNCHRONIZING"), 10_000);
+    expect(h.agent(syncPod).loop.status().databases.find((d) => d.name === "appdb")?.synchronizationState).to.equal("SYNCHRONIZED");
+    if (asyncPod !== primary) expect(h.agent(asyncPod).loop.status().databases.find((d) => d.name === "appdb")?.synchronizationState).to.equal("SYNCHRONIZING");
+    expect(condition(h, "Synchronized")?.status).to.equal("True");
+
+    // pacemaker-agent.md §3.3: N = 2 synchronous replicas, the gate needs 2 reports, so once the primary is
+    // gone nobody can be promoted; the holder says so and names the fix.
+    const failoverReady = condition(h, "FailoverReady")!;
+    expect(failoverReady.status).to.equal("False");
+    expect(failoverReady.reason).to.equal("TwoSynchronousReplicasWithoutWitness");
+    expect(failoverReady.message).to.match(/ConfigurationOnly/).and.to.match(/third synchronous replica/);
+  });
+});
+
+describe("agents bootstrap three synchronous replicas on mssql-sim and fail over when the primary's SQL Server crashes", function () {
+  this.timeout(150_000);
+  let h: SimHarness | undefined;
+
+  afterEach(async function () {
+    dumpOnFailure(this, h);
+    await h?.stop();
+    h = undefined;
+  });
+
+  it("promotes another replica through the Lease without losing an acknowledged write, and the old primary rejoins", async () => {
+    h = new SimHarness({
+      cr: manifest((cr) => {
+        cr.spec.replicas[2] = { ...cr.spec.replicas[2]!, availabilityMode: "SynchronousCommit", failoverMode: "Automatic" };
+      }),
+    });
+    const harness = h;
+    const { primary } = await bootstrap(h);
+    await eventually("FailoverReady True", () => condition(harness, "FailoverReady")?.status === "True", 10_000);
+    for (const pod of h.agents.map((a) => a.pod).filter((p) => p !== primary)) {
+      await eventually(`${pod} SYNCHRONIZED`, () => appdbState(harness, pod) === "SYNCHRONIZED", 10_000);
+    }
+
+    // Acknowledged writes before the crash.
+    await h.run(primary, createKvTable);
+    const acknowledged: string[] = [];
+    for (const key of ["before-1", "before-2", "before-3"]) {
+      await h.run(primary, insertKey(key));
+      acknowledged.push(key);
+    }
+
+    // The primary's SQL Server crashes: the Lease expires and a synchronous secondary is promoted.
+    await h.sim.crash(primary);
+    const crashedAtMs = performance.now();
+    const newPrimary = await eventually(
+      "another replica to become the writable primary",
+      () => {
+        const lease = holder(harness);
+        const writable = harness.sim.writableNow();
+        return lease !== "" && lease !== primary && writable.length === 1 && writable[0]?.instance === lease ? lease : undefined;
+      },
+      60_000,
+    );
+    console.log(`      ${newPrimary} writable ${((performance.now() - crashedAtMs) / 1000).toFixed(2)} s after ${primary} crashed`);
+    for (const key of ["after-1", "after-2", "after-3"]) {
+      await eventually(`write ${key} on ${newPrimary}`, async () => (await harness.run(newPrimary, insertKey(key)), true), 15_000, 250);
+      acknowledged.push(key);
+    }
+    expect(h.sim.committedKeys(newPrimary, "appdb")).to.include.members(acknowledged);
+
+    // The old primary's SQL Server restarts and its replica rejoins as SECONDARY with every acknowledged write.
+    await h.sim.start(primary);
+    await eventually(`${primary} to rejoin as SECONDARY`, () => harness.agent(primary).loop.status().role === "SECONDARY", 60_000);
+    await eventually(`${primary} to hold every acknowledged write`, () => acknowledged.every((k) => harness.sim.committedKeys(primary, "appdb").includes(k)), 20_000);
+    await eventually(
+      "pod labels after the failover",
+      () => harness.cluster.podLabels(newPrimary)[labels.role] === "primary" && harness.cluster.podLabels(primary)[labels.role] === "secondary",
+      10_000,
+    );
+    await eventually("the status to name the new primary", () => harness.cluster.status?.primaryReplica === newPrimary, 10_000);
+    expect(overlappingWriters(h.sim.writableIntervals(), Date.now()), "two writers at once").to.deep.equal([]);
+  });
+});

@@ -1,0 +1,282 @@
+/**
+ * Simulator-tier harness: N mssql-sim instances in-process, each on its own loopback IP (so every instance can
+ * listen on the spec's one endpoint port and every agent on the one HTTP port, as pods do), and N real
+ * `AgentLoop`s with their real SQL adapters (tedious over TCP, TLS with the simulator's self-signed certificate)
+ * on one `FakeCluster`. Endpoint host names (`<pod>.<ag>-hl.<ns>.svc.<domain>`) resolve to the instances
+ * through the simulator's host map.
+ */
+import type { Server } from "node:http";
+import { Writable } from "node:stream";
+import winston from "winston";
+import { hadrSecretKeys, type SQLServerAvailabilityGroup } from "@sqlag/api";
+import { systemClock } from "@sqlag/kube";
+import { SimCluster } from "@sqlag/mssql-sim/cluster";
+import type { SimTimings } from "@sqlag/mssql-sim/engine/timings";
+import { DEFAULT_QUIRKS } from "@sqlag/mssql-sim/engine/server-model";
+import type { AvailabilityGroupAgentConfig } from "../../config.js";
+import { DEFAULT_DECIDE_POLICY, type DecidePolicy, type DecideTiming } from "../../core/index.js";
+import { AgentMetrics } from "../../http/metrics.js";
+import { createAgentApp, listen } from "../../http/server.js";
+import { ReconnectingSqlConnection, SqlConnection } from "../../sql/connection.js";
+import { DiagnosticsMonitor } from "../../sql/diagnostics-monitor.js";
+import type { Statement } from "../../sql/statements.js";
+import { AgentLoop } from "../agent-loop.js";
+import { agentConnectionOpener, type EndpointBase } from "../credentials.js";
+import { FakeCluster } from "./fake-cluster.js";
+
+export const SIM_SA_PASSWORD = "Sim-Harness-Passw0rd!";
+
+/** Scaled-down simulator timings; the SQL write lease stays in real seconds (the agents' safety argument uses them). */
+export const HARNESS_SIM_TIMINGS: SimTimings = {
+  startupMs: 100,
+  roleChangeDelayMs: 150,
+  defaultSessionTimeoutSeconds: 10,
+  sessionTimeoutScale: 100,
+  heartbeatMs: 100,
+  reconnectMs: 150,
+  seedingMs: 300,
+  joinConfigWaitMs: 5000,
+  commitWaitLimitMs: 3000,
+  diagnosticsFirstResultMs: 50,
+  diagnosticsIntervalScale: 100,
+  leaseScale: 1000,
+  earlyReconnectWindowMs: 1000,
+  connectTimeoutMs: 1000,
+};
+
+/**
+ * Short agent timings: W + renewDeadline + margin (2) = 5 + 2 + 2 <= leaseDuration 9. W is 5, not lower: the
+ * simulator refuses WRITE_LEASE_VALIDITY below 5 s with 47117 (its own, undocumented range; see the report).
+ */
+export const HARNESS_TIMING_SECONDS = { leaseDurationSeconds: 9, renewIntervalSeconds: 1, renewDeadlineSeconds: 2, sqlWriteLeaseSeconds: 5 } as const;
+
+export interface HarnessAgent {
+  pod: string;
+  ip: string;
+  loop: AgentLoop;
+  diagnostics: DiagnosticsMonitor;
+  server: Server;
+  logs: string[];
+}
+
+export interface SimHarnessOptions {
+  cr: SQLServerAvailabilityGroup;
+  /** Third octet of the 127.x.y.z addresses, so parallel runs do not collide. */
+  subnet?: number;
+  simTimings?: SimTimings;
+  policy?: Partial<DecidePolicy>;
+}
+
+async function freePort(host: string): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export class SimHarness {
+  readonly sim: SimCluster;
+  readonly agents: HarnessAgent[] = [];
+  cluster!: FakeCluster;
+  /** Monotonic time (performance.now) at which the last SQL instance answered. */
+  lastInstanceReadyAtMs = 0;
+  private httpPort = 0;
+  private readonly ips: string[] = [];
+
+  constructor(private readonly options: SimHarnessOptions) {
+    this.sim = new SimCluster({ saPassword: SIM_SA_PASSWORD, timings: options.simTimings ?? HARNESS_SIM_TIMINGS, quirks: DEFAULT_QUIRKS });
+  }
+
+  get clusterName(): string {
+    return this.options.cr.metadata.name;
+  }
+
+  podName(ordinal: number): string {
+    return `${this.clusterName}-${ordinal}`;
+  }
+
+  /** Starts the SQL instances (one per spec replica), then the agents. */
+  async start(): Promise<void> {
+    const cr = structuredClone(this.options.cr);
+    const subnet = this.options.subnet ?? 100 + (process.pid % 100);
+    const replicas = cr.spec.replicas.length;
+    for (let i = 0; i < replicas; i++) this.ips.push(`127.77.${subnet}.${i + 1}`);
+    cr.spec.endpointPort = await freePort(this.ips[0]!);
+    this.httpPort = await freePort(this.ips[0]!);
+    this.cluster = new FakeCluster({ clock: systemClock, cr, podIp: (ordinal) => this.ips[ordinal]! });
+    for (let i = 0; i < replicas; i++) await this.sim.add({ name: this.podName(i), host: this.ips[i]!, tls: "self-signed" });
+    this.lastInstanceReadyAtMs = performance.now();
+    for (let i = 0; i < replicas; i++) this.agents.push(await this.startAgent(i));
+  }
+
+  private config(ordinal: number): AvailabilityGroupAgentConfig {
+    const t = HARNESS_TIMING_SECONDS;
+    const timing: DecideTiming = {
+      loopIntervalMs: 250,
+      leaseDurationMs: t.leaseDurationSeconds * 1000,
+      renewIntervalMs: t.renewIntervalSeconds * 1000,
+      renewDeadlineMs: t.renewDeadlineSeconds * 1000,
+      sqlWriteLeaseMs: t.sqlWriteLeaseSeconds * 1000,
+      leaseSafetyMarginMs: 2000,
+      healthCheckIntervalMs: 5000,
+      healthCheckGraceMs: 2000,
+      failoverThresholdMs: 10_000,
+      disablePrimaryOnQuorumTimeoutMs: 60_000,
+    };
+    const instance = this.sim.get(this.podName(ordinal));
+    return {
+      mode: "availability-group",
+      clusterName: this.clusterName,
+      namespace: this.cluster.namespace,
+      podName: this.podName(ordinal),
+      podIp: this.ips[ordinal]!,
+      httpPort: this.httpPort,
+      logLevel: "info",
+      sql: { host: instance.host, port: instance.port, encrypt: true, trustServerCertificate: true, saPassword: SIM_SA_PASSWORD },
+      healthCheckIntervalMs: timing.healthCheckIntervalMs,
+      healthThreshold: "system",
+      agName: this.options.cr.spec.agName,
+      endpointPort: this.cluster.cr.spec.endpointPort ?? 5022,
+      clusterDomain: "cluster.local",
+      hadrSecretDir: "/nonexistent",
+      timing,
+      policy: {
+        ...DEFAULT_DECIDE_POLICY.policy,
+        candidateDelayStepMs: 500,
+        contentionBackOffMs: 3000,
+        retryBackOffMs: 1000,
+        stuckBeforeEndpointRestartMs: 5000,
+        endpointRestartMinIntervalMs: 10_000,
+        ...this.options.policy,
+      },
+    };
+  }
+
+  private async startAgent(ordinal: number): Promise<HarnessAgent> {
+    const config = this.config(ordinal);
+    const pod = config.podName;
+    const logs: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logs.push(chunk.toString("utf8").trimEnd());
+        if (logs.length > 2000) logs.splice(0, logs.length - 2000);
+        done();
+      },
+    });
+    const logger = winston.createLogger({
+      level: "info",
+      format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+      defaultMeta: { pod },
+      transports: [new winston.transports.Stream({ stream: sink })],
+    });
+    const base: EndpointBase = {
+      host: config.sql.host,
+      port: config.sql.port,
+      encrypt: config.sql.encrypt,
+      trustServerCertificate: config.sql.trustServerCertificate,
+      connectTimeoutMs: 1500,
+      requestTimeoutMs: 5000,
+    };
+    const cluster = this.cluster;
+    const credentials = {
+      saPassword: () => SIM_SA_PASSWORD,
+      agentLoginPassword: () => {
+        const raw = cluster.hadrSecret().data?.[hadrSecretKeys.agentLoginPassword];
+        return raw === undefined ? undefined : Buffer.from(raw, "base64").toString("utf8");
+      },
+    };
+    const opener = (appName: string): ((signal?: AbortSignal) => Promise<SqlConnection>) => agentConnectionOpener(base, credentials, appName);
+    const diagnostics = new DiagnosticsMonitor({ open: opener("sqlag-agent-diagnostics"), intervalSeconds: 5, clock: systemClock, reconnectDelayMs: 250 });
+    const metrics = new AgentMetrics("test");
+    const loop = new AgentLoop({
+      config,
+      clock: systemClock,
+      kube: cluster.portFor(pod),
+      observeSql: new ReconnectingSqlConnection(opener("sqlag-agent-observe")),
+      leaseSql: new ReconnectingSqlConnection(opener("sqlag-agent-lease")),
+      actionSql: new ReconnectingSqlConnection(opener("sqlag-agent-action")),
+      diagnostics,
+      metrics,
+      logger,
+      events: cluster.eventRecorder(pod),
+      version: "test",
+    });
+    const server = await listen(createAgentApp(loop, metrics), this.httpPort, config.podIp);
+    diagnostics.start();
+    loop.start();
+    return { pod, ip: config.podIp ?? "", loop, diagnostics, server, logs };
+  }
+
+  agent(pod: string): HarnessAgent {
+    const agent = this.agents.find((a) => a.pod === pod);
+    if (agent === undefined) throw new Error(`no agent for ${pod}`);
+    return agent;
+  }
+
+  /** A client connection as sa to one instance (the test's own workload client). */
+  async client(pod: string): Promise<SqlConnection> {
+    const instance = this.sim.get(pod);
+    return SqlConnection.open({
+      host: instance.host,
+      port: instance.port,
+      userName: "sa",
+      password: SIM_SA_PASSWORD,
+      encrypt: true,
+      trustServerCertificate: true,
+      connectTimeoutMs: 1500,
+      requestTimeoutMs: 5000,
+      appName: "sim-harness-workload",
+    });
+  }
+
+  /** One statement on a fresh connection (closed afterwards). */
+  async run(pod: string, statement: Statement): Promise<void> {
+    const connection = await this.client(pod);
+    try {
+      await connection.execute(statement);
+    } finally {
+      await connection.close();
+    }
+  }
+
+  /** The last `lines` log lines of every agent, for a failed test's output. */
+  dumpLogs(lines = 60): string {
+    return this.agents.map((a) => `---- ${a.pod}\n${a.logs.slice(-lines).join("\n")}`).join("\n");
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(
+      this.agents.map(async (a) => {
+        // Peers keep HTTP connections alive; close() alone would wait for them.
+        const closed = new Promise<void>((resolve) => a.server.close(() => resolve()));
+        a.server.closeAllConnections();
+        await Promise.all([a.loop.stop(), a.diagnostics.stop(), closed]);
+      }),
+    );
+    await this.sim.close();
+  }
+}
+
+/** Polls `probe` until it returns a truthy value (returned) or `timeoutMs` passes (throws with the last state). */
+export async function eventually<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, everyMs = 100): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (e) {
+      lastError = e;
+    }
+    if (performance.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? ` (last error: ${lastError.message})` : ""}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
