@@ -3,7 +3,8 @@
  * tds-and-sqlserver.md Part B that each case encodes.
  */
 import { expect } from "chai";
-import { Connection, Request, TYPES } from "tedious";
+import { Request, type Connection } from "tedious";
+import { connectTo, failure, run } from "./tedious-helpers.js";
 import { X509Certificate } from "node:crypto";
 import { SimCluster } from "../cluster.js";
 import type { SqlInstance } from "../instance.js";
@@ -13,66 +14,11 @@ import { scaleTimings } from "./timings.js";
 const PASSWORD = "Sim-Passw0rd!";
 const TIMINGS = { ...scaleTimings(0.02), sessionTimeoutScale: 30, joinConfigWaitMs: 5000, connectTimeoutMs: 1000, diagnosticsFirstResultMs: 20 };
 
-interface Outcome {
-  sets: { columns: string[]; rows: unknown[][] }[];
-  infos: { number: number; message: string }[];
-  databaseChanges: string[];
-}
-
-interface SqlFailure extends Error {
-  number?: number;
-  class?: number;
-  state?: number;
-  code?: string;
-}
-
 function connect(instance: SqlInstance, overrides: { user?: string; password?: string; database?: string } = {}): Promise<Connection> {
-  return new Promise((resolve, reject) => {
-    const connection = new Connection({
-      server: instance.host,
-      authentication: { type: "default", options: { userName: overrides.user ?? "sa", password: overrides.password ?? PASSWORD } },
-      options: { port: instance.port, encrypt: true, trustServerCertificate: true, database: overrides.database ?? "master", connectTimeout: 10000, requestTimeout: 15000 },
-    });
-    connection.on("error", () => undefined);
-    connection.connect((err) => (err ? reject(err) : resolve(connection)));
-  });
-}
-
-function run(connection: Connection, sql: string, params?: Record<string, string>): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const outcome: Outcome = { sets: [], infos: [], databaseChanges: [] };
-    const onInfo = (info: { number: number; message: string }): void => void outcome.infos.push({ number: info.number, message: info.message });
-    const onDb = (db: string): void => void outcome.databaseChanges.push(db);
-    connection.on("infoMessage", onInfo);
-    connection.on("databaseChange", onDb);
-    const request = new Request(sql, (err) => {
-      connection.off("infoMessage", onInfo);
-      connection.off("databaseChange", onDb);
-      if (err) reject(err);
-      else resolve(outcome);
-    });
-    request.on("columnMetadata", (columns) => {
-      const list = Array.isArray(columns) ? columns : Object.values(columns);
-      outcome.sets.push({ columns: list.map((c) => c.colName), rows: [] });
-    });
-    request.on("row", (columns) => {
-      const list = Array.isArray(columns) ? columns : Object.values(columns);
-      outcome.sets[outcome.sets.length - 1]?.rows.push(list.map((c) => c.value));
-    });
-    if (params) {
-      for (const [name, value] of Object.entries(params)) request.addParameter(name, TYPES.NVarChar, value);
-      connection.execSql(request);
-    } else connection.execSqlBatch(request);
-  });
-}
-
-async function failure(promise: Promise<unknown>): Promise<SqlFailure> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as SqlFailure;
-  }
-  expect.fail("expected the request to fail");
+  const login: { user?: string; password: string; database?: string } = { password: overrides.password ?? PASSWORD };
+  if (overrides.user) login.user = overrides.user;
+  if (overrides.database) login.database = overrides.database;
+  return connectTo(instance.host, instance.port, login);
 }
 
 const scalar = async (c: Connection, sql: string): Promise<unknown> => (await run(c, sql)).sets[0]?.rows[0]?.[0];
