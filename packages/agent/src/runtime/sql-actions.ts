@@ -149,8 +149,13 @@ export async function prepareEndpoint(ctx: SqlActionContext, signal: AbortSignal
   let security = await securityState(ctx, signal);
   await ensureMasterKey(ctx, secret, security.hasMasterKey, signal);
   if (!security.hasEndpointLogin) {
-    // The login only owns the certificate mapping; nobody logs in with it over TDS.
-    await ctx.sql.execute(st.createLoginWithPassword(sqlObjectNames.endpointLogin, secret.certificatePassword), { signal });
+    // The login only owns the certificate mapping; nobody logs in with it over TDS. 15025 (exists) means an
+    // earlier attempt created it after our catalog read: the step is repaired, not failed.
+    try {
+      await ctx.sql.execute(st.createLoginWithPassword(sqlObjectNames.endpointLogin, secret.certificatePassword), { signal });
+    } catch (e) {
+      if (!isSqlError(e, sqlErrors.principalExists)) throw e;
+    }
   }
   await ctx.sql.execute(st.createUserForLogin(sqlObjectNames.endpointUser, sqlObjectNames.endpointLogin), { signal });
   security = await securityState(ctx, signal);
