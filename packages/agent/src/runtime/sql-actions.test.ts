@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { withDefaults, type SQLServerAvailabilityGroupSpec } from "@sqlag/api";
 import { systemClock } from "@sqlag/kube";
-import { SqlQueryError } from "../sql/errors.js";
+import type { SqlQueryError } from "../sql/errors.js";
 import type { Row } from "../sql/mappers.js";
 import * as actions from "./sql-actions.js";
 import { FakeSql, sqlError } from "./testing/fake-sql.js";
