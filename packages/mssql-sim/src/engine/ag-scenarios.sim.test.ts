@@ -269,4 +269,66 @@ describe("AG scenarios (multi-instance, endpoint links over TCP)", function () {
     await expectSqlError(put(sqla!, "k3"), 983);
     expect(cluster.writableNow()).to.deep.equal([]);
   });
+
+  it("B3 planned FAILOVER with the primary alive: roles swap without data loss and the old primary follows as SECONDARY", async () => {
+    const setup = await threeReplicaCluster();
+    cluster = setup.cluster;
+    cluster.setTimings({ earlyReconnectWindowMs: 1 });
+    const { sqla, sqlb } = setup.clients as Record<string, DirectClient>;
+    await put(sqla!, "before-switchover");
+    await sqlb!.query(FAILOVER);
+    await waitFor("roles swapped", async () => (await roleOf(sqlb!, "ag1")) === "PRIMARY" && (await roleOf(sqla!, "ag1")) === "SECONDARY");
+    await put(sqlb!, "after-switchover");
+    await waitFor("old primary follows", () => cluster!.committedKeys("sqla", "appdb").includes("after-switchover"));
+    await expectSqlError(put(sqla!, "on-old-primary"), 3906);
+    expect(overlappingWriters(cluster.writableIntervals(), Date.now())).to.deep.equal([]);
+  });
+
+  it("B3 ADD REPLICA / REMOVE REPLICA: a new replica joins and is seeded; a removed one leaves with its database RESTORING", async () => {
+    const setup = await threeReplicaCluster(["SYNCHRONOUS_COMMIT", "SYNCHRONOUS_COMMIT"]);
+    cluster = setup.cluster;
+    const { sqla } = setup.clients as Record<string, DirectClient>;
+    await cluster.add({ name: "sqld" });
+    const d: AgReplicaSpec = { name: "sqld", endpointPort: await freePort() };
+    const sqld = new DirectClient(cluster.get("sqld"));
+    const exported = await sqla!.query("SELECT CERTENCODED(CERT_ID('dbm_certificate')), CERTPRIVATEKEY(CERT_ID('dbm_certificate'), 'X-Passw0rd1')");
+    const [der, key] = exported.recordsets[0]?.rows[0] ?? [];
+    await sqld.query(`CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Mk-Passw0rd1'; CREATE CERTIFICATE [dbm_certificate] FROM BINARY = 0x${(der as Buffer).toString("hex")} WITH PRIVATE KEY (BINARY = 0x${(key as Buffer).toString("hex")}, DECRYPTION BY PASSWORD = 'X-Passw0rd1')`);
+    await sqld.query(`CREATE LOGIN [dbm_login] WITH PASSWORD = 'Lg-Passw0rd1'; CREATE ENDPOINT [Hadr_endpoint] STATE = STARTED AS TCP (LISTENER_PORT = ${d.endpointPort}) FOR DATABASE_MIRRORING (ROLE = ALL, AUTHENTICATION = CERTIFICATE [dbm_certificate], ENCRYPTION = REQUIRED ALGORITHM AES); GRANT CONNECT ON ENDPOINT::[Hadr_endpoint] TO [dbm_login]`);
+    await expectSqlError(sqla!.query(`ALTER AVAILABILITY GROUP [ag1] ADD REPLICA ON N'sqlb' WITH (ENDPOINT_URL = N'TCP://sqlb:1', AVAILABILITY_MODE = SYNCHRONOUS_COMMIT, FAILOVER_MODE = EXTERNAL)`), 35282);
+    await sqla!.query(`ALTER AVAILABILITY GROUP [ag1] ADD REPLICA ON N'sqld' WITH (ENDPOINT_URL = N'TCP://sqld:${d.endpointPort}', AVAILABILITY_MODE = ASYNCHRONOUS_COMMIT, FAILOVER_MODE = EXTERNAL, SEEDING_MODE = AUTOMATIC)`);
+    await sqld.query("ALTER AVAILABILITY GROUP [ag1] JOIN WITH (CLUSTER_TYPE = EXTERNAL)");
+    await put(sqla!, "before-grant");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(cluster.committedKeys("sqld", "appdb"), "no seeding before GRANT CREATE ANY DATABASE").to.deep.equal([]);
+    await sqld.query("ALTER AVAILABILITY GROUP [ag1] GRANT CREATE ANY DATABASE");
+    await waitFor("seeded after the grant", () => cluster!.committedKeys("sqld", "appdb").includes("before-grant"));
+    await expectSqlError(sqla!.query("ALTER AVAILABILITY GROUP [ag1] REMOVE REPLICA ON N'sqla'"), 35284);
+    await sqla!.query("ALTER AVAILABILITY GROUP [ag1] REMOVE REPLICA ON N'sqld'");
+    await waitFor("sqld left the AG", async () => (await sqld.scalar("SELECT COUNT(*) FROM sys.availability_groups")) === 0);
+    expect(await sqld.scalar("SELECT state_desc FROM sys.databases WHERE name = N'appdb'")).to.equal("RESTORING");
+  });
+
+  it("B4: without CONNECT on the secondary's endpoint the primary cannot deliver the configuration (JOIN 47106, DISCONNECTED)", async () => {
+    cluster = new SimCluster(log ? { timings: TIMINGS, tds: null, log } : { timings: TIMINGS, tds: null });
+    const replicas: AgReplicaSpec[] = [];
+    for (const name of ["sqla", "sqlb"]) {
+      await cluster.add({ name });
+      replicas.push({ name, endpointPort: await freePort() });
+    }
+    await provisionEndpoints(cluster, replicas);
+    const sqlb = new DirectClient(cluster.get("sqlb"));
+    await sqlb.query("DENY CONNECT ON ENDPOINT::[Hadr_endpoint] TO [dbm_login]");
+    cluster.setTimings({ joinConfigWaitMs: 300 });
+    const sqla = new DirectClient(cluster.get("sqla"));
+    await sqla.query(`CREATE AVAILABILITY GROUP [ag1] WITH (CLUSTER_TYPE = EXTERNAL) FOR REPLICA ON ${replicas.map((r) => `N'${r.name}' WITH (ENDPOINT_URL = N'TCP://${r.name}:${r.endpointPort}', AVAILABILITY_MODE = SYNCHRONOUS_COMMIT, FAILOVER_MODE = EXTERNAL, SEEDING_MODE = AUTOMATIC)`).join(", ")}`);
+    await expectSqlError(sqlb.query("ALTER AVAILABILITY GROUP [ag1] JOIN WITH (CLUSTER_TYPE = EXTERNAL)"), 47106);
+    const remote = await sqla.rows("SELECT connected_state_desc, last_connect_error_number FROM sys.dm_hadr_availability_replica_states WHERE is_local = 0");
+    expect(remote[0]?.connected_state_desc).to.equal("DISCONNECTED");
+    expect(remote[0]?.last_connect_error_number).to.be.a("number");
+    await sqlb.query("GRANT CONNECT ON ENDPOINT::[Hadr_endpoint] TO [dbm_login]");
+    cluster.setTimings({ joinConfigWaitMs: 5000 });
+    await sqlb.query("ALTER AVAILABILITY GROUP [ag1] JOIN WITH (CLUSTER_TYPE = EXTERNAL)");
+    expect(await roleOf(sqlb, "ag1")).to.equal("SECONDARY");
+  });
 });
