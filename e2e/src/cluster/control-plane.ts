@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { SupervisedChild } from "./child-process.js";
-import { createOwnedDir, reapAbandonedDirs, recordChildPid } from "./run-dirs.js";
+import { createOwnedDir, disownDir, reapAbandonedDirs, recordChildPid } from "./run-dirs.js";
 import { randomToken, renderKubeconfig, renderTokenAuthFile, type StaticTokenUser } from "./credentials.js";
 import { ensureTestbins, testbinPath } from "./testbins.js";
 
@@ -91,6 +91,23 @@ const adminUser = "admin";
 const kcmUser = "system:kube-controller-manager";
 
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  // freePorts() cannot reserve a port: another process may bind it before etcd or the apiserver does. That is
+  // rare and recognisable, so start again with new ports instead of failing the whole e2e run.
+  const maxAttempts = 3;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startControlPlaneOnce(opts);
+    } catch (error) {
+      const portTaken = error instanceof ControlPlaneStartError && /address already in use/.test(error.message);
+      if (!portTaken || attempt >= maxAttempts) throw error;
+      (opts.progress ?? ((line: string) => process.stderr.write(`${line}\n`)))(
+        `[control-plane] a port was taken before use; starting again (attempt ${attempt + 1} of ${maxAttempts})`,
+      );
+    }
+  }
+}
+
+async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const startedAtMs = performance.now();
   const progressSink = opts.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
   const progress = (message: string) =>
@@ -117,7 +134,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     // Reverse start order: KCM, apiserver, etcd.
     for (const child of [...children].reverse()) await child.stop();
     if (ownedEtcdDir !== undefined) rmSync(ownedEtcdDir, { recursive: true, force: true });
-    if (opts.logDir === undefined && process.env["SQLAG_E2E_KEEP_WORKDIR"] === "1") {
+    if (process.env["SQLAG_E2E_KEEP_WORKDIR"] === "1") {
+      disownDir(workDir); // or the next start would reap it
       progressSink(`[control-plane] kept ${workDir} (SQLAG_E2E_KEEP_WORKDIR=1)`);
       return;
     }

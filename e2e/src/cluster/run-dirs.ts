@@ -12,6 +12,12 @@ import { join } from "node:path";
 const ownerFileName = "owner.pid";
 const childrenFileName = "children.pid";
 
+/** Makes a dir permanent: reaping skips dirs without an owner file. */
+export function disownDir(dir: string): void {
+  rmSync(join(dir, ownerFileName), { force: true });
+  rmSync(join(dir, childrenFileName), { force: true });
+}
+
 /** Remembers a child process (by process group leader pid) that works with files in `dir`. */
 export function recordChildPid(dir: string, pid: number): void {
   appendFileSync(join(dir, childrenFileName), `${pid}\n`);
