@@ -144,8 +144,8 @@ function createAg(ctx: ExecContext, statement: Extract<Statement, { type: "creat
   model.ags.set(config.name.toLowerCase(), runtime);
   model.setRole(runtime, "PRIMARY");
   if (config.writeLeaseValiditySeconds !== null) runtime.leaseExpiresAtMs = model.now() + leaseMs(model, config.writeLeaseValiditySeconds);
-  runtime.configCommitStartMs = model.now();
-  model.checkConfigQuorum(runtime);
+  // The initial configuration commits locally: the other replicas only learn it when they JOIN (B3).
+  runtime.configCommitStartMs = null;
   model.saveCatalog();
   model.trackWritable(runtime);
   model.log("ag_created", { server: model.serverName, ag: config.name, replicas: replicas.map((r) => r.serverName) });
