@@ -80,6 +80,19 @@ function appdbState(h: SimHarness, pod: string): string | undefined {
   return h.cluster.status?.databases?.find((d) => d.name === "appdb")?.replicas.find((r) => r.replica === pod)?.synchronizationState;
 }
 
+/**
+ * Statements the simulator answered with "mssql-sim does not model: …" (error 50000) on any instance: each is
+ * either an agent statement of the wrong shape or a gap in the simulator; both must be visible, never absorbed.
+ * Also logs any other error the simulator recorded in its statement log (it records parse errors), for the record.
+ */
+function expectEveryStatementModelled(h: SimHarness): void {
+  const entries = h.agents.flatMap((a) => h.sim.statementLog(a.pod).map((e) => ({ ...e, instance: a.pod })));
+  const errors = new Map<number, number>();
+  for (const e of entries) if (e.error !== undefined) errors.set(e.error, (errors.get(e.error) ?? 0) + 1);
+  if (errors.size > 0) console.log(`      statement errors recorded by the simulator: ${[...errors].map(([n, count]) => `${n}×${count}`).join(", ")}`);
+  expect(entries.filter((e) => e.error === 50000).map((e) => `${e.instance}: ${e.text}`)).to.deep.equal([]);
+}
+
 function dumpOnFailure(context: Mocha.Context, h: SimHarness | undefined): void {
   if (context.currentTest?.state !== "failed" || h === undefined) return;
   console.log(h.dumpLogs());
@@ -117,6 +130,7 @@ describe("agents bootstrap the compatibility manifest (2 sync + 1 async) on mssq
     expect(failoverReady.status).to.equal("False");
     expect(failoverReady.reason).to.equal("TwoSynchronousReplicasWithoutWitness");
     expect(failoverReady.message).to.match(/ConfigurationOnly/).and.to.match(/third synchronous replica/);
+    expectEveryStatementModelled(h);
   });
 });
 
@@ -181,5 +195,6 @@ describe("agents bootstrap three synchronous replicas on mssql-sim and fail over
     );
     await eventually("the status to name the new primary", () => harness.cluster.status?.primaryReplica === newPrimary, 10_000);
     expect(overlappingWriters(h.sim.writableIntervals(), Date.now()), "two writers at once").to.deep.equal([]);
+    expectEveryStatementModelled(h);
   });
 });
