@@ -198,3 +198,44 @@ describe("agents bootstrap three synchronous replicas on mssql-sim and fail over
     expectEveryStatementModelled(h);
   });
 });
+
+describe("a primary whose agent loses the API server keeps writing while its peers acknowledge (failsafe) on mssql-sim", function () {
+  this.timeout(150_000);
+  let h: SimHarness | undefined;
+
+  afterEach(async function () {
+    dumpOnFailure(this, h);
+    await h?.stop();
+    h = undefined;
+  });
+
+  it("no failover and no second writer while the primary's agent is cut from the API for longer than the lease", async () => {
+    h = new SimHarness({
+      cr: manifest((cr) => {
+        cr.spec.replicas[2] = { ...cr.spec.replicas[2]!, availabilityMode: "SynchronousCommit", failoverMode: "Automatic" };
+      }),
+    });
+    const harness = h;
+    const { primary } = await bootstrap(h);
+    await h.run(primary, createKvTable);
+    const epoch = h.cluster.leaseRecord()?.leaseTransitions;
+
+    h.cluster.cutFromApi(primary);
+    const cutAtMs = performance.now();
+    const acknowledged: string[] = [];
+    let n = 0;
+    // Twice the Lease duration: without the failsafe the Lease would have expired and a peer taken over.
+    while (performance.now() - cutAtMs < 2 * HARNESS_TIMING_SECONDS.leaseDurationSeconds * 1000) {
+      const key = `cut-${n++}`;
+      await harness.run(primary, insertKey(key));
+      acknowledged.push(key);
+      expect(harness.sim.writableNow(), "the primary stays the only writer").to.deep.equal([{ instance: primary, ag: "AG1" }]);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(h.cluster.leaseRecord()).to.include({ holderIdentity: primary, leaseTransitions: epoch });
+    h.cluster.restoreApi(primary);
+    await eventually("the Lease renewed again by the primary", () => harness.cluster.leaseRecord()?.holderIdentity === primary && (harness.agent(primary).loop.status().lease?.heldByMe ?? false), 10_000);
+    expect(h.sim.committedKeys(primary, "appdb")).to.include.members(acknowledged);
+    expect(overlappingWriters(h.sim.writableIntervals(), Date.now()), "two writers at once").to.deep.equal([]);
+  });
+});
