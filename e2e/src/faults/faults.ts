@@ -88,14 +88,14 @@ export class Faults {
   }
 
   /** Both directions: each side drops the other's endpoint traffic (instances are named after their pods). */
-  async partitionSql(a: PodRef, b: PodRef): Promise<void> {
-    await this.mssqlAdmin(a).partition(b.name);
-    await this.mssqlAdmin(b).partition(a.name);
+  async partitionSql(a: PodRef, b: PodRef, container = mssqlContainerName): Promise<void> {
+    await this.mssqlAdmin(a, container).partition(b.name);
+    await this.mssqlAdmin(b, container).partition(a.name);
   }
 
-  async healSql(a: PodRef, b: PodRef): Promise<void> {
-    await this.mssqlAdmin(a).heal(b.name);
-    await this.mssqlAdmin(b).heal(a.name);
+  async healSql(a: PodRef, b: PodRef, container = mssqlContainerName): Promise<void> {
+    await this.mssqlAdmin(a, container).heal(b.name);
+    await this.mssqlAdmin(b, container).heal(a.name);
   }
 
   /** Graceful deletion, as `kubectl delete pod` (the kubelet runs preStop and finalises). */

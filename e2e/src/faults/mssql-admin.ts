@@ -14,6 +14,8 @@ export interface WritableInterval {
 }
 
 export interface MssqlAdmin {
+  /** The instance (= pod) name the simulator serves. */
+  readonly instance: string;
   /** Silence the SQL endpoint link between this instance and `peer` (by instance/server name), both ways. */
   partition(peer: string): Promise<void>;
   heal(peer: string): Promise<void>;

@@ -59,7 +59,7 @@ function nextPodIp(): string {
 }
 
 function echo(name: string, extra: Partial<V1Container> = {}): V1Container {
-  return { name, image: "sqlag.test/echo:1", ports: [{ name: "http", containerPort: 8080 }], ...extra };
+  return { name, image: "sqlag.test/echo:1", ports: [{ name: "http", containerPort: 18080 }], ...extra };
 }
 
 function podOf(spec: V1Pod["spec"]): V1Pod {
@@ -111,13 +111,13 @@ describe("PodWorker (real processes, fake API)", function () {
       initContainers: [
         echo("sidecar", {
           restartPolicy: "Always",
-          args: ["--port", "8081"],
-          ports: [{ name: "side", containerPort: 8081 }],
+          args: ["--port", "18081"],
+          ports: [{ name: "side", containerPort: 18081 }],
           startupProbe: { httpGet: { path: "/healthz", port: "side" }, periodSeconds: 1 },
         }),
         echo("init", { args: ["--exit-after-ms", "50"] }),
       ],
-      containers: [echo("app", { readinessProbe: { httpGet: { path: "/readyz", port: 8080 }, periodSeconds: 1 } })],
+      containers: [echo("app", { readinessProbe: { httpGet: { path: "/readyz", port: 18080 }, periodSeconds: 1 } })],
     });
     worker = new PodWorker(pod, nextPodIp(), "198.19.0.1", host);
     await runUntil(worker, "pod Ready", () => condition(host.status, "Ready") === "True");
@@ -133,14 +133,14 @@ describe("PodWorker (real processes, fake API)", function () {
       ["init", false],
     ]);
     expect(initStatuses[1]?.state?.terminated?.reason).to.equal("Completed");
-    expect(await fetchText(`http://${worker.podIp}:8080/anything`)).to.equal("echo GET /anything");
+    expect(await fetchText(`http://${worker.podIp}:18080/anything`)).to.equal("echo GET /anything");
   });
 
   it("restarts a container whose liveness probe fails and counts the restart", async () => {
-    const pod = podOf({ containers: [echo("app", { livenessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 1, failureThreshold: 2 } })] });
+    const pod = podOf({ containers: [echo("app", { livenessProbe: { httpGet: { path: "/healthz", port: 18080 }, periodSeconds: 1, failureThreshold: 2 } })] });
     worker = new PodWorker(pod, nextPodIp(), "198.19.0.1", host);
-    await runUntil(worker, "container listening", () => answers(`http://${worker?.podIp ?? ""}:8080/healthz`));
-    await fetchText(`http://${worker.podIp}:8080/fail-liveness`);
+    await runUntil(worker, "container listening", () => answers(`http://${worker?.podIp ?? ""}:18080/healthz`));
+    await fetchText(`http://${worker.podIp}:18080/fail-liveness`);
     await runUntil(worker, "restart after liveness failure", () => host.status?.containerStatuses?.[0]?.restartCount === 1 && host.status.containerStatuses[0].state?.running != null);
     expect(host.events.some((event) => event.reason === "Unhealthy" && event.message.startsWith("Liveness probe failed"))).to.equal(true);
     expect(host.status?.containerStatuses?.[0]?.lastState?.terminated).to.not.equal(undefined);
@@ -198,7 +198,7 @@ describe("PodWorker (real processes, fake API)", function () {
     });
     worker = new PodWorker(pod, nextPodIp(), "198.19.0.1", host);
     await runUntil(worker, "running", () => host.status?.containerStatuses?.[0]?.state?.running != null);
-    const base = `http://${worker.podIp}:8080`;
+    const base = `http://${worker.podIp}:18080`;
     await runUntil(worker, "listening", () => answers(`${base}/healthz`));
     const env = JSON.parse(await fetchText(`${base}/env`)) as Record<string, string>;
     expect(env).to.include({ MY_POD: "p", MY_IP: worker.podIp, USER_NAME: "sa" });
@@ -210,12 +210,12 @@ describe("PodWorker (real processes, fake API)", function () {
   it("on deletion runs preStop, stops the app first and the sidecar last, then finalises", async () => {
     const pod = podOf({
       terminationGracePeriodSeconds: 10,
-      initContainers: [echo("sidecar", { restartPolicy: "Always", args: ["--port", "8081"] })],
-      containers: [echo("app", { args: ["--term-delay-ms", "300"], lifecycle: { preStop: { httpGet: { path: "/prestop", port: 8080 } } } })],
+      initContainers: [echo("sidecar", { restartPolicy: "Always", args: ["--port", "18081"] })],
+      containers: [echo("app", { args: ["--term-delay-ms", "300"], lifecycle: { preStop: { httpGet: { path: "/prestop", port: 18080 } } } })],
     });
     worker = new PodWorker(pod, nextPodIp(), "198.19.0.1", host);
     await runUntil(worker, "both running", () => worker?.container("app")?.running === true && worker.container("sidecar")?.running === true);
-    await runUntil(worker, "app listening", () => answers(`http://${worker?.podIp ?? ""}:8080/healthz`));
+    await runUntil(worker, "app listening", () => answers(`http://${worker?.podIp ?? ""}:18080/healthz`));
     worker.pod = { ...pod, metadata: { ...pod.metadata, deletionTimestamp: new Date() } };
     await worker.step();
     await worker.waitTerminated();

@@ -30,6 +30,7 @@ describe("ImageRuntimeMap", () => {
     { image: "ghcr.io/sqlag/agent:0.1.0", runtime: "agent" },
     { image: "ghcr.io/sqlag/controller:latest", runtime: "controller" },
     { image: "sqlag.test/echo:1", runtime: "echo" },
+    { image: "sqlag.test/kv:1", runtime: "kv-test-server" },
   ];
   for (const testCase of cases) it(`maps ${testCase.image}`, () => expect(runtimes.resolve(testCase.image).name).to.equal(testCase.runtime));
 

@@ -140,6 +140,30 @@ export function mssqlSimRuntime(cliPath: string, nodeBinary = process.execPath):
   };
 }
 
+/** The `sqlag.test/kv` test image: a TDS key-value server with the mssql-sim admin shape (testdata/kv-server). */
+export function kvTestServerRuntime(scriptPath: string, nodeBinary = process.execPath): ContainerRuntime {
+  return {
+    name: "kv-test-server",
+    launch: (context) => ({
+      command: nodeBinary,
+      args: [
+        scriptPath,
+        "--name",
+        context.pod.metadata?.name ?? "kv",
+        "--host",
+        context.podIp,
+        "--port",
+        "1433",
+        "--admin-port",
+        String(context.reservedPort),
+        "--sa-password",
+        context.env.get("MSSQL_SA_PASSWORD") ?? "",
+      ],
+      adminPort: context.reservedPort,
+    }),
+  };
+}
+
 export interface DefaultRuntimeOptions {
   /** Repository root (contains packages/ and e2e/). */
   readonly repoRoot: string;
@@ -155,6 +179,7 @@ export function defaultImageRuntimes(options: DefaultRuntimeOptions): ImageRunti
     { imagePattern: "ghcr.io/sqlag/agent", runtime: nodeScriptRuntime("agent", path.join(root, "packages/agent/dist/main.js"), node) },
     { imagePattern: "ghcr.io/sqlag/controller", runtime: nodeScriptRuntime("controller", path.join(root, "packages/controller/dist/main.js"), node) },
     { imagePattern: "sqlag.test/echo", runtime: nodeScriptRuntime("echo", path.join(root, "e2e/dist/kubelet/testdata/echo-server.js"), node) },
+    { imagePattern: "sqlag.test/kv", runtime: kvTestServerRuntime(path.join(root, "e2e/dist/kubelet/testdata/kv-server.js"), node) },
   ]);
 }
 

@@ -5,7 +5,8 @@
  * Also the faults that need no SQL: crash, node kill, API cut (through the pod's own kubeconfig, so the pod's
  * ServiceAccount token and RBAC are exercised too).
  */
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import {
@@ -27,13 +28,14 @@ import { Kubelet } from "../kubelet/kubelet.js";
 import { readyEndpoints } from "../workload/endpoints.js";
 
 const echoImage = "sqlag.test/echo:1";
-const workDir = fileURLToPath(new URL("../../../.sqlag-run/e2e/kubelet/", import.meta.url));
+/** Kept after the run for a post-mortem; unique per run, because several runs may share the checkout. */
+const runRoot = fileURLToPath(new URL("../../../.sqlag-run/e2e/", import.meta.url));
 
 function echoContainer(extra: Partial<V1Container> = {}): V1Container {
   return {
     name: "echo",
     image: echoImage,
-    ports: [{ name: "http", containerPort: 8080 }],
+    ports: [{ name: "http", containerPort: 18080 }],
     readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 1 },
     ...extra,
   };
@@ -63,8 +65,8 @@ describe("fake kubelet @smoke", function () {
     kc = controlPlane.kubeConfig();
     core = kc.makeApiClient(CoreV1Api);
     namespace = await createTestNamespace(kc, "kubelet");
-    rmSync(workDir, { recursive: true, force: true });
-    mkdirSync(workDir, { recursive: true });
+    mkdirSync(runRoot, { recursive: true });
+    const workDir = mkdtempSync(path.join(runRoot, "kubelet-"));
     kubelet = await Kubelet.start({
       kubeConfig: kc,
       caPem: controlPlane.caPem,
@@ -121,7 +123,7 @@ describe("fake kubelet @smoke", function () {
     expect(reachableAddressOf(pod.status?.podIP ?? "")).to.equal(kubelet.pod(namespace, "echo-ready")?.podIp);
     expect(pod.status?.hostIP).to.equal(kubelet.hostIpOf(pod.spec?.nodeName ?? ""));
     expect(pod.status?.containerStatuses?.[0]).to.deep.include({ name: "echo", ready: true, started: true, restartCount: 0 });
-    const env = (await (await fetch(`http://${reachableAddressOf(pod.status?.podIP ?? "")}:8080/env`)).json()) as Record<string, string>;
+    const env = (await (await fetch(`http://${reachableAddressOf(pod.status?.podIP ?? "")}:18080/env`)).json()) as Record<string, string>;
     expect(env["MY_NODE"]).to.equal(pod.spec?.nodeName);
   });
 
@@ -140,11 +142,11 @@ describe("fake kubelet @smoke", function () {
       namespace,
       body: {
         metadata: { name: "echo-live" },
-        spec: { containers: [echoContainer({ livenessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 1, failureThreshold: 2 } })] },
+        spec: { containers: [echoContainer({ livenessProbe: { httpGet: { path: "/healthz", port: 18080 }, periodSeconds: 1, failureThreshold: 2 } })] },
       },
     });
     const pod = await readyPod("echo-live");
-    await fetch(`http://${reachableAddressOf(pod.status?.podIP ?? "")}:8080/fail-liveness`);
+    await fetch(`http://${reachableAddressOf(pod.status?.podIP ?? "")}:18080/fail-liveness`);
     await waitFor("restartCount 1 after liveness failure", async () => {
       const status = (await readPod("echo-live")).status?.containerStatuses?.[0];
       return status?.restartCount === 1 && status.state?.running != null ? status : undefined;
@@ -165,7 +167,7 @@ describe("fake kubelet @smoke", function () {
         metadata: { name: "echo-prestop" },
         spec: {
           terminationGracePeriodSeconds: 20,
-          containers: [echoContainer({ lifecycle: { preStop: { httpGet: { path: "/prestop", port: 8080 } } } })],
+          containers: [echoContainer({ lifecycle: { preStop: { httpGet: { path: "/prestop", port: 18080 } } } })],
         },
       },
     });
@@ -189,7 +191,7 @@ describe("fake kubelet @smoke", function () {
     const labels = { app: "web" };
     await core.createNamespacedService({
       namespace,
-      body: { metadata: { name: "web-hl" }, spec: { clusterIP: "None", selector: labels, ports: [{ name: "http", port: 8080 }], publishNotReadyAddresses: true } },
+      body: { metadata: { name: "web-hl" }, spec: { clusterIP: "None", selector: labels, ports: [{ name: "http", port: 18080 }], publishNotReadyAddresses: true } },
     });
     await kc.makeApiClient(AppsV1Api).createNamespacedStatefulSet({
       namespace,
@@ -278,7 +280,7 @@ describe("fake kubelet @smoke", function () {
       namespace,
       body: {
         metadata: { name: "echo-doomed" },
-        spec: { containers: [echoContainer({ lifecycle: { preStop: { httpGet: { path: "/prestop", port: 8080 } } } })] },
+        spec: { containers: [echoContainer({ lifecycle: { preStop: { httpGet: { path: "/prestop", port: 18080 } } } })] },
       },
     });
     const pod = await readyPod("echo-doomed");

@@ -2,7 +2,7 @@
  * The program behind the test image `sqlag.test/echo:1`: a tiny HTTP server on the pod IP that lets kubelet
  * tests drive and observe container behaviour.
  *
- * Args: `--port N` (default 8080), `--exit-after-ms N` + `--exit-code C` (run to completion, for init
+ * Args: `--port N` (default 18080, away from ports our real programs use), `--exit-after-ms N` + `--exit-code C` (run to completion, for init
  * containers), `--term-delay-ms N` (linger after SIGTERM), `--ignore-term` (never exit on SIGTERM).
  * Paths: /healthz (liveness; 500 after /fail-liveness), /readyz (readiness; toggled by /unready and /ready),
  * /prestop (logs "prestop called"), /env (the environment as JSON — test data only), /file?path=<container
@@ -17,7 +17,7 @@ function argValue(name: string): string | undefined {
   return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
-const port = Number(argValue("--port") ?? process.env["PORT"] ?? 8080);
+const port = Number(argValue("--port") ?? process.env["PORT"] ?? 18080);
 const host = process.env["SQLAG_FAKE_POD_IP"] ?? "127.0.0.1";
 const exitAfterMs = argValue("--exit-after-ms");
 const termDelayMs = Number(argValue("--term-delay-ms") ?? 0);
