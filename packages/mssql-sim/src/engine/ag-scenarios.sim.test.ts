@@ -228,7 +228,7 @@ describe("AG scenarios (multi-instance, endpoint links over TCP)", function () {
   it("frozen primary (SIGSTOP): secondaries see silence, one takes over, the thawed old primary keeps PRIMARY but cannot write; never two writers", async () => {
     const setup = await threeReplicaCluster(undefined, { leaseSeconds: 10 });
     cluster = setup.cluster;
-    cluster.setTimings({ earlyReconnectWindowMs: 1 });
+    cluster.setQuirks({ latch41104: false, bilateralTransportCache: false });
     const { sqla, sqlb } = setup.clients as Record<string, DirectClient>;
     await sqla!.query("ALTER AVAILABILITY GROUP [ag1] SET (WRITE_LEASE_VALIDITY = 10)");
     await put(sqla!, "before-freeze");
@@ -253,7 +253,7 @@ describe("AG scenarios (multi-instance, endpoint links over TCP)", function () {
   it("persistence: a restarted replica keeps its data, comes back RESOLVING, and rejoins with SET (ROLE = SECONDARY)", async () => {
     const setup = await threeReplicaCluster();
     cluster = setup.cluster;
-    cluster.setTimings({ earlyReconnectWindowMs: 1 });
+    cluster.setQuirks({ latch41104: false, bilateralTransportCache: false });
     const { sqla } = setup.clients as Record<string, DirectClient>;
     await put(sqla!, "k1");
     await cluster.restart("sqlb");
@@ -273,7 +273,7 @@ describe("AG scenarios (multi-instance, endpoint links over TCP)", function () {
   it("B3 planned FAILOVER with the primary alive: roles swap without data loss and the old primary follows as SECONDARY", async () => {
     const setup = await threeReplicaCluster();
     cluster = setup.cluster;
-    cluster.setTimings({ earlyReconnectWindowMs: 1 });
+    cluster.setQuirks({ latch41104: false, bilateralTransportCache: false });
     const { sqla, sqlb } = setup.clients as Record<string, DirectClient>;
     await put(sqla!, "before-switchover");
     await sqlb!.query(FAILOVER);

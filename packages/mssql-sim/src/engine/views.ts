@@ -344,13 +344,13 @@ function dbHealth(state: SyncState, replica: ReplicaConfig): number {
 function replicaHealth(model: ServerModel, ag: AgRuntime, replica: ReplicaConfig): number {
   if (replica.availabilityMode === "CONFIGURATION_ONLY") {
     if (replica.replicaId === ag.local.localReplicaId) return 2;
-    return ag.peers.get(replica.replicaId)?.connected ? 2 : 0;
+    return ag.peers.get(replica.replicaId)?.connected && ag.peers.get(replica.replicaId)?.joined ? 2 : 0;
   }
   const states =
     replica.replicaId === ag.local.localReplicaId
       ? ag.config.databases.map((d) => localDbState(model, ag, d.name))
       : ag.config.databases.map((d) => ag.peers.get(replica.replicaId)?.dbs.get(d.name.toLowerCase())?.state ?? "NOT SYNCHRONIZING");
-  if (replica.replicaId !== ag.local.localReplicaId && !ag.peers.get(replica.replicaId)?.connected) return 0;
+  if (replica.replicaId !== ag.local.localReplicaId && !(ag.peers.get(replica.replicaId)?.connected && ag.peers.get(replica.replicaId)?.joined)) return 0;
   if (states.length === 0) return 2;
   const healths = states.map((s) => dbHealth(s, replica));
   if (healths.every((h) => h === 2)) return 2;
@@ -365,8 +365,10 @@ function replicaStates(model: ServerModel, now: number): View {
       const isLocal = replica.replicaId === ag.local.localReplicaId;
       if (!isLocal && ag.role !== "PRIMARY") continue; // B2: on a secondary only its own row
       const peer = ag.peers.get(replica.replicaId);
-      const role = isLocal ? ag.role : peer?.connected && peer.role !== "NOT_JOINED" ? peer.role : peer?.connected ? "SECONDARY" : "RESOLVING";
-      const connected = isLocal ? (ag.role === "PRIMARY" ? true : !!ag.upstream) : !!peer?.connected;
+      // A replica that has not joined yet (or is unreachable) is not CONNECTED and its role is unknown to the primary.
+      const peerJoined = !!peer?.connected && peer.joined && peer.role !== "NOT_JOINED";
+      const role = isLocal ? ag.role : peerJoined ? (peer?.role as "PRIMARY" | "SECONDARY" | "RESOLVING") : "RESOLVING";
+      const connected = isLocal ? (ag.role === "PRIMARY" ? true : !!ag.upstream) : peerJoined;
       const health = replicaHealth(model, ag, replica);
       const error = isLocal ? ag.lastConnectError : (peer?.lastConnectError ?? null);
       const operational = isLocal ? (ag.role === "PRIMARY" || ag.role === "SECONDARY" ? (ag.pendingRole ? 1 : 2) : 3) : null;
