@@ -38,6 +38,7 @@ commands (against --admin):
   heal --peer <name>
   diag --component <system|resource|query_processing|io_subsystem|events> --state <clean|warning|error|unknown>
   timings --scale <x>
+  hosts --hosts name=ip,...  add ENDPOINT_URL host-name entries to a running process
   truth                      which instances accept writes now, and the writable-interval history
   keys --db <name>           committed keys of the workload table on --instance
   statements                 statement log of --instance (passwords redacted)
@@ -107,7 +108,7 @@ async function command(name: string, values: Record<string, string | boolean | u
   if (!address) throw new Error("--admin <host:port> is required");
   const client = new AdminClient(address);
   let instance = values.instance as string | undefined;
-  if (!instance && name !== "truth" && name !== "timings") {
+  if (!instance && name !== "truth" && name !== "timings" && name !== "hosts") {
     const { instances } = await client.instances();
     if (instances.length !== 1) throw new Error("--instance is required when the process runs several instances");
     instance = String(instances[0]?.name);
@@ -137,6 +138,9 @@ async function command(name: string, values: Record<string, string | boolean | u
       return;
     case "timings":
       print(await client.setTimings({ scale: Number(values.scale ?? 1) }));
+      return;
+    case "hosts":
+      print(await client.setHosts(parseList(values.hosts as string | undefined)));
       return;
     case "truth":
       print({ ...(await client.writableNow()), intervals: (await client.writableIntervals()).intervals });

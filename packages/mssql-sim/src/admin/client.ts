@@ -61,6 +61,11 @@ export class AdminClient {
     return this.request("POST", "/v1/timings", timings);
   }
 
+  /** Add or replace host-name → IP entries used to resolve ENDPOINT_URLs. */
+  setHosts(hosts: Record<string, string>): Promise<{ hosts: Record<string, string> }> {
+    return this.request("POST", "/v1/hosts", hosts);
+  }
+
   setQuirks(quirks: { latch41104?: boolean; bilateralTransportCache?: boolean }): Promise<{ quirks: Record<string, boolean> }> {
     return this.request("POST", "/v1/quirks", quirks);
   }

@@ -40,6 +40,8 @@ describe("admin HTTP API (in process)", function () {
     expect(cluster.get("adm-1").partitions.has("adm-0")).to.equal(true);
     await admin.request("POST", "/v1/heal", { a: "adm-0", b: "adm-1" });
     expect(cluster.get("adm-1").partitions.size).to.equal(0);
+    await admin.setHosts({ "Pod-9": "127.0.0.9" });
+    expect(await cluster.get("adm-0").model?.resolveHost("pod-9.headless.ns.svc.cluster.local")).to.equal("127.0.0.9");
     const { timings } = await admin.setTimings({ roleChangeDelayMs: 7 });
     expect(timings.roleChangeDelayMs).to.equal(7);
     expect(cluster.get("adm-0").timings.roleChangeDelayMs).to.equal(7);

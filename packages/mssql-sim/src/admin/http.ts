@@ -144,6 +144,16 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       log("admin_action", { action: "timings" });
       return { timings: cluster.timings };
     }
+    if (method === "POST" && resource === "hosts") {
+      // Late-bound name → IP entries for ENDPOINT_URL resolution (pods get their IPs after the process started).
+      const body = await readJson(req);
+      for (const [host, ip] of Object.entries(body)) {
+        if (typeof ip !== "string" || ip === "") throw new HttpError(400, `host '${host}' needs an IP string`);
+        cluster.hosts[host.toLowerCase()] = ip;
+      }
+      log("admin_action", { action: "hosts", hosts: Object.keys(body) });
+      return { hosts: cluster.hosts };
+    }
     if (method === "POST" && resource === "quirks") {
       const body = await readJson(req);
       const patch: { latch41104?: boolean; bilateralTransportCache?: boolean } = {};
