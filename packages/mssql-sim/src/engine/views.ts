@@ -437,8 +437,9 @@ function databaseReplicaStates(model: ServerModel, now: number): View {
           is_commit_participant: state === "SYNCHRONIZED",
           synchronization_health: dbHealth(state, replica),
           synchronization_health_desc: HEALTH[dbHealth(state, replica)] ?? null,
-          database_state: isLocal ? (ag.role === "RESOLVING" ? 2 : ag.role === "SECONDARY" ? 1 : 0) : null,
-          database_state_desc: isLocal ? (ag.role === "RESOLVING" ? "RECOVERING" : ag.role === "SECONDARY" ? "RESTORING" : "ONLINE") : null,
+          // Availability databases are ONLINE on primary and secondary replicas alike; a RESOLVING replica's are RECOVERING.
+          database_state: isLocal ? (ag.role === "RESOLVING" ? 2 : 0) : null,
+          database_state_desc: isLocal ? (ag.role === "RESOLVING" ? "RECOVERING" : "ONLINE") : null,
           is_suspended: suspended,
           suspend_reason: suspended ? 5 : null,
           suspend_reason_desc: suspended ? (db?.record.hadr?.suspendReason ?? "SUSPEND_FROM_USER") : null,
@@ -563,7 +564,7 @@ function databases(model: ServerModel, now: number): View {
     const ag = model.agOf(db);
     let state = 0;
     let stateDesc = "ONLINE";
-    if (db.record.restoring || ag?.role === "SECONDARY") [state, stateDesc] = [1, "RESTORING"];
+    if (db.record.restoring) [state, stateDesc] = [1, "RESTORING"];
     else if (ag && ag.role === "RESOLVING") [state, stateDesc] = [2, "RECOVERING"];
     rows.push({
       name: db.record.name,
