@@ -239,3 +239,60 @@ describe("a primary whose agent loses the API server keeps writing while its pee
     expect(overlappingWriters(h.sim.writableIntervals(), Date.now()), "two writers at once").to.deep.equal([]);
   });
 });
+
+describe("a primary cut from the API server and from its peers fences itself on mssql-sim", function () {
+  this.timeout(150_000);
+  let h: SimHarness | undefined;
+
+  afterEach(async function () {
+    dumpOnFailure(this, h);
+    await h?.stop();
+    h = undefined;
+  });
+
+  it("stops writing on its own, a peer is promoted after the Lease expires, never two writers, no acknowledged write lost", async () => {
+    h = new SimHarness({
+      cr: manifest((cr) => {
+        cr.spec.replicas[2] = { ...cr.spec.replicas[2]!, availabilityMode: "SynchronousCommit", failoverMode: "Automatic" };
+      }),
+    });
+    const harness = h;
+    const { primary } = await bootstrap(h);
+    await h.run(primary, createKvTable);
+    const acknowledged: string[] = [];
+    for (const key of ["before-1", "before-2"]) {
+      await h.run(primary, insertKey(key));
+      acknowledged.push(key);
+    }
+
+    h.cluster.cutFromApi(primary);
+    h.cutPeerTraffic(primary);
+    const cutAtMs = performance.now();
+    await eventually(`${primary} to stop accepting writes`, () => !harness.sim.writableNow().some((w) => w.instance === primary), 30_000);
+    const fencedAfterMs = performance.now() - cutAtMs;
+    const newPrimary = await eventually(
+      "a peer to become the writable primary",
+      () => {
+        const lease = holder(harness);
+        const writable = harness.sim.writableNow();
+        return lease !== primary && writable.length === 1 && writable[0]?.instance === lease ? lease : undefined;
+      },
+      60_000,
+    );
+    console.log(`      ${primary} fenced ${(fencedAfterMs / 1000).toFixed(2)} s after the cut; ${newPrimary} writable ${((performance.now() - cutAtMs) / 1000).toFixed(2)} s after it`);
+    for (const key of ["after-1", "after-2"]) {
+      await eventually(`write ${key} on ${newPrimary}`, async () => (await harness.run(newPrimary, insertKey(key)), true), 15_000, 250);
+      acknowledged.push(key);
+    }
+    expect(h.sim.committedKeys(newPrimary, "appdb")).to.include.members(acknowledged);
+    expect(overlappingWriters(h.sim.writableIntervals(), Date.now()), "two writers at once").to.deep.equal([]);
+
+    // Healed, the old primary's agent sees the new holder and its replica comes back as SECONDARY.
+    h.cluster.restoreApi(primary);
+    h.restorePeerTraffic(primary);
+    await eventually(`${primary} to rejoin as SECONDARY`, () => harness.agent(primary).loop.status().role === "SECONDARY", 60_000);
+    await eventually(`${primary} to hold every acknowledged write`, () => acknowledged.every((k) => harness.sim.committedKeys(primary, "appdb").includes(k)), 20_000);
+    expect(overlappingWriters(h.sim.writableIntervals(), Date.now()), "two writers at once").to.deep.equal([]);
+    expectEveryStatementModelled(h);
+  });
+});

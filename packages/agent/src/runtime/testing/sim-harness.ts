@@ -88,6 +88,8 @@ export class SimHarness {
   lastInstanceReadyAtMs = 0;
   private httpPort = 0;
   private readonly ips: string[] = [];
+  /** Agents whose HTTP traffic to and from their peers is dropped (a network partition between agents). */
+  private readonly peerTrafficCut = new Set<string>();
 
   constructor(private readonly options: SimHarnessOptions) {
     this.sim = new SimCluster({ saPassword: SIM_SA_PASSWORD, timings: options.simTimings ?? HARNESS_SIM_TIMINGS, quirks: DEFAULT_QUIRKS });
@@ -206,11 +208,25 @@ export class SimHarness {
       logger,
       events: cluster.eventRecorder(pod),
       version: "test",
+      peerBaseUrl: (peer) => {
+        if (this.peerTrafficCut.has(pod) || this.peerTrafficCut.has(peer)) return undefined;
+        const ip = cluster.pod(peer)?.status?.podIP;
+        return ip === undefined ? undefined : `http://${ip}:${this.httpPort}`;
+      },
     });
     const server = await listen(createAgentApp(loop, metrics), this.httpPort, config.podIp);
     diagnostics.start();
     loop.start();
     return { pod, ip: config.podIp ?? "", loop, diagnostics, server, logs };
+  }
+
+  /** Drops `pod`'s agent-to-agent HTTP traffic (both directions) until `restorePeerTraffic`. */
+  cutPeerTraffic(pod: string): void {
+    this.peerTrafficCut.add(pod);
+  }
+
+  restorePeerTraffic(pod: string): void {
+    this.peerTrafficCut.delete(pod);
   }
 
   agent(pod: string): HarnessAgent {
