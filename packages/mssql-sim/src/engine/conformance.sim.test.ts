@@ -136,6 +136,10 @@ describe("conformance through tedious (single instance)", function () {
       expect((await failure(run(sa, "ALTER AVAILABILITY GROUP [nolease] SET (WRITE_LEASE_VALIDITY = 30)"))).number).to.equal(47116);
       const out = await run(sa, "SELECT ag.sequence_number, ag.cluster_type_desc, ars.role_desc, ars.is_local FROM sys.availability_groups ag JOIN sys.dm_hadr_availability_replica_states ars ON ars.group_id = ag.group_id AND ars.is_local = 1 WHERE ag.name = N'nolease'");
       expect(out.sets[0]?.rows).to.deep.equal([["4294967297", "external", "PRIMARY", true]]);
+      await run(sa, "GRANT ALTER, CONTROL, VIEW DEFINITION ON AVAILABILITY GROUP::[nolease] TO [agent_login]");
+      const agent = await connect(sim, { user: "agent_login", password: "Agent-Passw0rd1" });
+      expect(await scalar(agent, "SELECT COUNT(*) FROM sys.availability_groups WHERE name = N'nolease'")).to.equal(1);
+      agent.close();
       await run(sa, "DROP AVAILABILITY GROUP [nolease]");
       expect(await scalar(sa, "SELECT COUNT(*) FROM sys.availability_groups")).to.equal(0);
     });

@@ -35,6 +35,7 @@ describe("parser: statement shapes the agents send (pacemaker §1.1, §10; peer 
     { name: "tedious initial SET batch", sql: "set textsize 2147483647\nset quoted_identifier on\nset transaction isolation level read committed\nset ansi_nulls, ansi_padding on", types: ["setOption", "setOption", "setOption", "setOption"] },
     { name: "endpoint restart with WAITFOR", sql: "ALTER ENDPOINT [e] STATE = STOPPED; WAITFOR DELAY '00:00:03'; ALTER ENDPOINT [e] STATE = STARTED", types: ["alterEndpoint", "waitfor", "alterEndpoint"] },
     { name: "workload DDL and DML", sql: "CREATE TABLE kv (k nvarchar(64) PRIMARY KEY, v nvarchar(4000)); INSERT INTO kv (k, v) VALUES (@k, @v); SELECT v FROM kv WHERE k = @k", types: ["createTable", "insert", "select"] },
+    { name: "permission lists", sql: "GRANT ALTER, CONTROL, VIEW DEFINITION ON AVAILABILITY GROUP::[ag] TO [agent]; GRANT VIEW SERVER STATE TO [agent]; GRANT CONNECT ON ENDPOINT::[Hadr_endpoint] TO [dbm_login]", types: ["grant", "grant", "grant"] },
     { name: "database preparation", sql: "CREATE DATABASE [d]; ALTER DATABASE [d] SET RECOVERY FULL; BACKUP DATABASE [d] TO DISK = N'NUL'", types: ["createDatabase", "alterDatabase", "backupDatabase"] },
   ];
   for (const c of cases) {

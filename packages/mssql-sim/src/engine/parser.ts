@@ -844,9 +844,18 @@ class Parser {
   }
 
   private grant(deny: boolean, start: number): StatementBody {
-    const words: string[] = [];
-    while (this.peek()?.kind === "word" && !this.isWord("ON") && !this.isWord("TO")) words.push(this.next().value);
-    if (words.length === 0) this.notModelled(start);
+    // Permission list: GRANT ALTER, CONTROL, VIEW DEFINITION ON AVAILABILITY GROUP::[ag] TO [login]
+    const permissions: string[] = [];
+    let words: string[] = [];
+    for (;;) {
+      if (this.peek()?.kind === "word" && !this.isWord("ON") && !this.isWord("TO")) words.push(this.next().value);
+      else if (this.acceptPunct(",")) {
+        permissions.push(words.join(" "));
+        words = [];
+      } else break;
+    }
+    permissions.push(words.join(" "));
+    if (permissions.some((p) => p === "")) this.notModelled(start);
     let securableClass: string | undefined;
     let securable: string | undefined;
     if (this.acceptWord("ON")) {
@@ -863,7 +872,7 @@ class Parser {
     }
     this.expectWord("TO");
     const principal = this.identifier();
-    const body: StatementBody = { type: "grant", permission: words.join(" "), principal, deny };
+    const body: StatementBody = { type: "grant", permission: permissions.join(", "), principal, deny };
     if (securableClass) body.securableClass = securableClass;
     if (securable) body.securable = securable;
     return body;
