@@ -296,3 +296,30 @@ describe("a primary cut from the API server and from its peers fences itself on 
     expectEveryStatementModelled(h);
   });
 });
+
+describe("agents bootstrap two synchronous replicas and a configuration-only witness on mssql-sim", function () {
+  this.timeout(120_000);
+  let h: SimHarness | undefined;
+
+  afterEach(async function () {
+    dumpOnFailure(this, h);
+    await h?.stop();
+    h = undefined;
+  });
+
+  it("the witness joins without databases and FailoverReady is True", async () => {
+    h = new SimHarness({
+      cr: manifest((cr) => {
+        cr.spec.replicas[2] = { name: "witness", availabilityMode: "ConfigurationOnly", failoverMode: "Manual" };
+      }),
+    });
+    const harness = h;
+    const { primary } = await bootstrap(h);
+    expect(primary).to.not.equal("mssql-ag-2");
+    await eventually("FailoverReady True", () => condition(harness, "FailoverReady")?.status === "True", 15_000);
+    expect(h.agent("mssql-ag-2").loop.status().availabilityMode).to.equal("ConfigurationOnly");
+    expect(h.sim.committedKeys("mssql-ag-2", "appdb"), "a witness holds no databases").to.deep.equal([]);
+    expect(h.cluster.status?.databases?.[0]?.replicas.map((r) => r.replica)).to.not.include("mssql-ag-2");
+    expectEveryStatementModelled(h);
+  });
+});
