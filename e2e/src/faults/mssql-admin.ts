@@ -1,24 +1,29 @@
 /**
  * Client for one mssql-sim process's loopback admin API (the `--admin-port` the fake kubelet reserved for the
- * `mssql` container). Only this file knows the HTTP shapes, so faults and the invariant checker depend on the
- * `MssqlAdmin` port, not on paths.
+ * `mssql` container; one instance per process, named after the pod). Only this file knows the HTTP shapes, so
+ * faults and the invariant checker depend on the `MssqlAdmin` port, not on paths.
  */
 
 /** One span during which an instance accepted writes (ground truth, simulator clock = wall clock ms). */
 export interface WritableInterval {
   readonly instance: string;
+  /** The AG whose primary replica was writable. */
   readonly database?: string;
   readonly fromMs: number;
   /** undefined while still writable. */
   readonly toMs?: number;
 }
 
+export type MssqlInstanceAction = "start" | "stop" | "crash" | "restart" | "freeze" | "thaw";
+
 export interface MssqlAdmin {
   /** The instance (= pod) name the simulator serves. */
   readonly instance: string;
-  /** Silence the SQL endpoint link between this instance and `peer` (by instance/server name), both ways. */
+  /** Silence the SQL endpoint link between this instance and `peer` (by instance/server name), this side. */
   partition(peer: string): Promise<void>;
   heal(peer: string): Promise<void>;
+  /** Simulator-level process faults (the process stays up; the instance stops/crashes/freezes inside it). */
+  act(action: MssqlInstanceAction): Promise<void>;
   writableIntervals(): Promise<WritableInterval[]>;
   /** Keys present (committed/hardened) in `database`'s kv table on this instance. */
   committedKeys(database: string): Promise<string[]>;
@@ -31,21 +36,15 @@ export class MssqlAdminError extends Error {
   }
 }
 
+/** mssql-sim's `GET /v1/truth/intervals` rows. */
 interface TruthIntervalWire {
-  instance?: string;
-  server?: string;
-  database?: string;
-  fromMs?: number;
-  toMs?: number | null;
-  from?: string | number;
-  to?: string | number | null;
+  server: string;
+  ag?: string;
+  fromMs: number;
+  toMs: number | null;
 }
 
-function toMs(value: string | number | null | undefined): number | undefined {
-  if (value == null) return undefined;
-  return typeof value === "number" ? value : Date.parse(value);
-}
-
+/** Speaks mssql-sim's admin HTTP API (packages/mssql-sim/src/admin/http.ts), v1 paths. */
 export class HttpMssqlAdmin implements MssqlAdmin {
   constructor(
     readonly instance: string,
@@ -54,14 +53,18 @@ export class HttpMssqlAdmin implements MssqlAdmin {
     private readonly timeoutMs = 5_000,
   ) {}
 
+  private get instancePath(): string {
+    return `/v1/instances/${encodeURIComponent(this.instance)}`;
+  }
+
   private async call(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
     const url = `http://${this.host}:${this.adminPort}${path}`;
     let response: Response;
     try {
       response = await fetch(url, {
         method,
-        headers: body != null ? { "content-type": "application/json" } : undefined,
-        body: body != null ? JSON.stringify(body) : undefined,
+        headers: { "content-type": "application/json" },
+        body: method === "POST" ? JSON.stringify(body ?? {}) : undefined,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
@@ -73,26 +76,29 @@ export class HttpMssqlAdmin implements MssqlAdmin {
   }
 
   async partition(peer: string): Promise<void> {
-    await this.call("POST", "/partition", { instance: this.instance, peer });
+    await this.call("POST", `${this.instancePath}/partition`, { peer });
   }
 
   async heal(peer: string): Promise<void> {
-    await this.call("POST", "/heal", { instance: this.instance, peer });
+    await this.call("POST", `${this.instancePath}/heal`, { peer });
+  }
+
+  async act(action: MssqlInstanceAction): Promise<void> {
+    await this.call("POST", `${this.instancePath}/${action}`, {});
   }
 
   async writableIntervals(): Promise<WritableInterval[]> {
-    const raw = (await this.call("GET", "/truth/writable-intervals")) as TruthIntervalWire[] | { intervals?: TruthIntervalWire[] };
-    const list = Array.isArray(raw) ? raw : (raw.intervals ?? []);
-    return list.map((wire) => ({
-      instance: wire.instance ?? wire.server ?? this.instance,
-      database: wire.database,
-      fromMs: wire.fromMs ?? toMs(wire.from) ?? 0,
-      toMs: wire.toMs ?? toMs(wire.to),
+    const raw = (await this.call("GET", "/v1/truth/intervals")) as { intervals?: TruthIntervalWire[] };
+    return (raw.intervals ?? []).map((wire) => ({
+      instance: wire.server,
+      ...(wire.ag != null ? { database: wire.ag } : {}),
+      fromMs: wire.fromMs,
+      ...(wire.toMs != null ? { toMs: wire.toMs } : {}),
     }));
   }
 
   async committedKeys(database: string): Promise<string[]> {
-    const raw = (await this.call("GET", `/truth/committed-keys?db=${encodeURIComponent(database)}`)) as string[] | { keys?: string[] };
-    return Array.isArray(raw) ? raw : (raw.keys ?? []);
+    const raw = (await this.call("GET", `${this.instancePath}/keys?db=${encodeURIComponent(database)}`)) as { keys?: string[] };
+    return raw.keys ?? [];
   }
 }

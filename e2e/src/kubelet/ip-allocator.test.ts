@@ -21,6 +21,12 @@ describe("PodIpAllocator", () => {
     expect(allocator.allocate("a")).to.equal("127.0.10.254");
     expect(allocator.allocate("b")).to.equal("127.0.11.1");
   });
+  it("gives a preferred address when it is free and in range, otherwise the next one", () => {
+    const allocator = new PodIpAllocator({ firstThirdOctet: 10, lastThirdOctet: 10 });
+    expect(allocator.allocate("a", "127.0.10.77")).to.equal("127.0.10.77");
+    expect(allocator.allocate("b", "127.0.10.77")).to.equal("127.0.10.1");
+    expect(allocator.allocate("c", "127.0.99.1")).to.equal("127.0.10.2");
+  });
   it("throws a typed error when exhausted", () => {
     const allocator = new PodIpAllocator({ firstThirdOctet: 10, lastThirdOctet: 10 });
     for (let index = 0; index < 254; index++) allocator.allocate(`uid-${index}`);

@@ -39,10 +39,17 @@ export class PodIpAllocator {
     return `127.0.${third}.${fourth}`;
   }
 
-  /** The address for `owner` (a pod uid); the same owner always gets the same address until released. */
-  allocate(owner: string): string {
+  /**
+   * The address for `owner` (a pod uid); the same owner always gets the same address until released.
+   * `preferred` (e.g. the address a re-created StatefulSet pod had before) is used when it is free.
+   */
+  allocate(owner: string, preferred?: string): string {
     for (const [address, holder] of this.inUse) {
       if (holder === owner) return address;
+    }
+    if (preferred != null && !this.inUse.has(preferred) && this.contains(preferred)) {
+      this.inUse.set(preferred, owner);
+      return preferred;
     }
     for (let step = 0; step < this.size; step++) {
       const address = this.addressAt(this.cursor);
@@ -53,6 +60,14 @@ export class PodIpAllocator {
       }
     }
     throw new PodIpRangeExhaustedError(this.size);
+  }
+
+  private contains(address: string): boolean {
+    const match = /^127\.0\.(\d+)\.(\d+)$/.exec(address);
+    if (match == null) return false;
+    const third = Number(match[1]);
+    const fourth = Number(match[2]);
+    return third >= this.range.firstThirdOctet && third <= this.range.lastThirdOctet && fourth >= 1 && fourth <= 254;
   }
 
   release(owner: string): void {

@@ -143,6 +143,7 @@ export class Kubelet {
   private stopped = false;
   private informerRestartTimer: NodeJS.Timeout | undefined;
   private readonly dnsNamesByUid = new Map<string, { names: string[]; ip: string }>();
+  private readonly lastIpByPodKey = new Map<string, string>();
   /** hostname → pod IP for every pod this kubelet runs (`SQLAG_FAKE_DNS_FILE`); there is no cluster DNS. */
   readonly dnsFilePath: string;
 
@@ -348,7 +349,12 @@ export class Kubelet {
     }
     if (this.finalizedUids.has(uid)) return;
     if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return;
-    const worker = new PodWorker(pod, this.ipAllocator.allocate(uid), node.hostIp, this.workerHost());
+    // There is no cluster DNS that follows IP changes (mssql-sim takes its host table at start), so a re-created
+    // pod keeps its previous address when it is free — as if DNS had been updated for it.
+    const podKey = `${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`;
+    const podIp = this.ipAllocator.allocate(uid, this.lastIpByPodKey.get(podKey));
+    this.lastIpByPodKey.set(podKey, podIp);
+    const worker = new PodWorker(pod, podIp, node.hostIp, this.workerHost());
     this.workers.set(uid, worker);
     this.publishDns(pod, worker.podIp);
     void worker.step();
@@ -462,6 +468,7 @@ export class Kubelet {
         return proxy;
       },
       dnsFilePath: this.dnsFilePath,
+      dnsTable: () => this.dnsTable(),
       releasePod: (uid) => {
         this.ipAllocator.release(uid);
         this.unpublishDns(uid);
@@ -488,9 +495,15 @@ export class Kubelet {
     if (this.dnsNamesByUid.delete(uid)) this.writeDnsFile();
   }
 
-  private writeDnsFile(): void {
+  /** hostname → bindable pod IP for every pod of this kubelet. */
+  dnsTable(): Record<string, string> {
     const table: Record<string, string> = {};
     for (const { names, ip } of this.dnsNamesByUid.values()) for (const name of names) table[name] = ip;
+    return table;
+  }
+
+  private writeDnsFile(): void {
+    const table = this.dnsTable();
     // Atomic replace: readers never see a half-written file.
     const temporary = `${this.dnsFilePath}.tmp`;
     writeFileSync(temporary, JSON.stringify(table, null, 1));

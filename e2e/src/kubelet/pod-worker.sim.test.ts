@@ -18,6 +18,7 @@ class FakeHost implements PodWorkerHost {
   readonly backoff = scaledBackoffPolicy(0.01);
   readonly execHandlers = defaultExecHandlers;
   readonly dnsFilePath = "/nonexistent/fake-dns.json";
+  dnsTable = (): Record<string, string> => ({});
   readonly secrets = new Map<string, V1Secret>();
   readonly configMaps = new Map<string, V1ConfigMap>();
   readonly events: Array<{ type: string; reason: string; message: string }> = [];

@@ -52,6 +52,8 @@ export interface PodWorkerHost {
   releasePod(uid: string): void;
   /** JSON hostname → IP table the kubelet keeps for all its pods (no cluster DNS here). */
   readonly dnsFilePath: string;
+  /** The current hostname → IP table (same content as the file). */
+  dnsTable(): Readonly<Record<string, string>>;
 }
 
 export interface ContainerHandle {
@@ -300,7 +302,16 @@ export class PodWorker {
     const mounts = containerMounts(container.spec, this.volumeDirs ?? new Map());
     let launch;
     try {
-      launch = runtime.launch({ pod: this.pod, container: container.spec, podIp: this.podIp, env, mounts, containerDir, reservedPort: await freeLoopbackPort() });
+      launch = runtime.launch({
+        pod: this.pod,
+        container: container.spec,
+        podIp: this.podIp,
+        env,
+        mounts,
+        containerDir,
+        reservedPort: await freeLoopbackPort(),
+        hosts: this.host.dnsTable(),
+      });
     } catch (error) {
       this.setWaiting(container, "CreateContainerError", error instanceof Error ? error.message : String(error));
       container.nextStartAtMs = now + 1000;

@@ -54,6 +54,7 @@ function context(extra: Partial<ContainerLaunchContext> = {}): ContainerLaunchCo
     mounts: { "/var/opt/mssql": "/work/pvc/db/data-ag-0" },
     containerDir: "/work/pods/db_ag-0/u/containers/mssql",
     reservedPort: 40123,
+    hosts: { "ag-0.ag-hl.db.svc.cluster.local": "127.0.16.5", "ag-1.ag-hl.db.svc.cluster.local": "127.0.16.6" },
     ...extra,
   };
 }
@@ -64,7 +65,8 @@ describe("runtimes", () => {
     expect(launch.command).to.equal("/bin/node");
     expect(launch.args).to.deep.equal([
       "/repo/packages/mssql-sim/dist/cli.js", "serve", "--name", "ag-0", "--host", "127.0.16.5", "--port", "1433",
-      "--data-dir", "/work/pvc/db/data-ag-0", "--sa-password", "pw", "--admin-port", "40123",
+      "--data-dir", "/work/pvc/db/data-ag-0", "--sa-password", "pw", "--admin-port", "40123", "--tls-self-signed",
+      "--hosts", "ag-0.ag-hl.db.svc.cluster.local=127.0.16.5,ag-1.ag-hl.db.svc.cluster.local=127.0.16.6",
     ]);
     expect(launch.adminPort).to.equal(40123);
   });

@@ -33,6 +33,8 @@ export interface ContainerLaunchContext {
   readonly containerDir: string;
   /** A free loopback TCP port reserved for the runtime's own use (e.g. mssql-sim's admin API). */
   readonly reservedPort: number;
+  /** Pod DNS names → bindable IPs known when the container starts (the fake kubelet's DNS table). */
+  readonly hosts: Readonly<Record<string, string>>;
 }
 
 export interface LaunchSpec {
@@ -133,11 +135,23 @@ export function mssqlSimRuntime(cliPath: string, nodeBinary = process.execPath):
           password,
           "--admin-port",
           String(context.reservedPort),
+          // Real SQL Server always offers TLS with a self-generated certificate; clients use encrypt=true.
+          "--tls-self-signed",
+          ...hostsArgs(context.hosts),
         ],
         adminPort: context.reservedPort,
       };
     },
   };
+}
+
+/**
+ * `--hosts name=ip,…` so ENDPOINT_URLs (`TCP://<pod>.<ag>-hl.<ns>.svc.<domain>:5022`) resolve. mssql-sim reads
+ * it once at start; the kubelet keeps re-created pods on their old IP so the table stays right.
+ */
+function hostsArgs(hosts: Readonly<Record<string, string>>): string[] {
+  const entries = Object.entries(hosts).map(([name, ip]) => `${name}=${ip}`);
+  return entries.length > 0 ? ["--hosts", entries.join(",")] : [];
 }
 
 /** The `sqlag.test/kv` test image: a TDS key-value server with the mssql-sim admin shape (testdata/kv-server). */

@@ -5,10 +5,11 @@
  * Also the faults that need no SQL: crash, node kill, API cut (through the pod's own kubeconfig, so the pod's
  * ServiceAccount token and RBAC are exercised too).
  */
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
+import { Connection, Request } from "tedious";
 import {
   AppsV1Api,
   CoordinationV1Api,
@@ -41,6 +42,29 @@ function echoContainer(extra: Partial<V1Container> = {}): V1Container {
   };
 }
 
+/** One query with tedious, encrypted like a real client of SQL Server (self-signed certificate trusted). */
+function queryOnce(address: string, password: string, sql: string): Promise<unknown[][]> {
+  return new Promise((resolve, reject) => {
+    const connection = new Connection({
+      server: address,
+      authentication: { type: "default", options: { userName: "sa", password } },
+      options: { port: 1433, encrypt: true, trustServerCertificate: true, connectTimeout: 15_000, requestTimeout: 15_000 },
+    });
+    connection.on("error", () => undefined);
+    connection.connect((connectError) => {
+      if (connectError != null) return reject(connectError);
+      const rows: unknown[][] = [];
+      const request = new Request(sql, (error) => {
+        connection.close();
+        if (error != null) reject(error);
+        else resolve(rows);
+      });
+      request.on("row", (columns: Array<{ value: unknown }>) => rows.push(columns.map((column) => column.value)));
+      connection.execSql(request);
+    });
+  });
+}
+
 function condition(pod: V1Pod | undefined, type: string): string | undefined {
   return pod?.status?.conditions?.find((candidate) => candidate.type === type)?.status;
 }
@@ -51,6 +75,7 @@ describe("fake kubelet @smoke", function () {
   let namespace: string;
   let kubelet: Kubelet;
   let faults: Faults;
+  let kubeletWorkDir: string;
 
   const readPod = (name: string): Promise<V1Pod> => core.readNamespacedPod({ name, namespace });
   const waitFor = <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => eventually(what, probe, { timeoutMs: 120_000 });
@@ -66,11 +91,11 @@ describe("fake kubelet @smoke", function () {
     core = kc.makeApiClient(CoreV1Api);
     namespace = await createTestNamespace(kc, "kubelet");
     mkdirSync(runRoot, { recursive: true });
-    const workDir = mkdtempSync(path.join(runRoot, "kubelet-"));
+    kubeletWorkDir = mkdtempSync(path.join(runRoot, "kubelet-"));
     kubelet = await Kubelet.start({
       kubeConfig: kc,
       caPem: controlPlane.caPem,
-      workDir,
+      workDir: kubeletWorkDir,
       namespaces: [namespace],
       backoff: scaledBackoffPolicy(0.01),
       nodeHeartbeatIntervalMs: 2_000,
@@ -273,6 +298,42 @@ describe("fake kubelet @smoke", function () {
     expect(apiStatus(cutError)).to.equal(undefined);
     faults.restoreApiAccess({ namespace, name: "echo-sa" });
     await waitFor("API reachable again", async () => ((await asPod.listNamespacedPod({ namespace })).items.length > 0 ? true : undefined));
+  });
+
+  it("runs mssql-sim for the SQL Server image: TDS on the pod IP, data on the PVC path, admin API reachable", async function () {
+    await core.createNamespacedSecret({ namespace, body: { metadata: { name: "mssql-sa" }, stringData: { password: "Sql-Passw0rd!" } } });
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace,
+      body: { metadata: { name: "data-sql" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } },
+    });
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: "sql" },
+        spec: {
+          volumes: [{ name: "data", persistentVolumeClaim: { claimName: "data-sql" } }],
+          containers: [
+            {
+              name: "mssql",
+              image: "mcr.microsoft.com/mssql/server:2022-latest",
+              ports: [{ name: "mssql", containerPort: 1433 }],
+              env: [
+                { name: "ACCEPT_EULA", value: "Y" },
+                { name: "MSSQL_SA_PASSWORD", valueFrom: { secretKeyRef: { name: "mssql-sa", key: "password" } } },
+              ],
+              volumeMounts: [{ name: "data", mountPath: "/var/opt/mssql" }],
+              readinessProbe: { tcpSocket: { port: "mssql" }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+    });
+    const pod = await readyPod("sql");
+    const rows = await queryOnce(reachableAddressOf(pod.status?.podIP ?? ""), "Sql-Passw0rd!", "SELECT @@SERVERNAME");
+    expect(rows).to.deep.equal([["sql"]]);
+    expect(existsSync(path.join(kubeletWorkDir, "pvc", namespace, "data-sql")), "data dir on the PVC path").to.equal(true);
+    const admin = faults.mssqlAdmin({ namespace, name: "sql" });
+    expect(await admin.writableIntervals()).to.deep.equal([]);
   });
 
   it("a killed node's pods die without preStop and the node goes NotReady; revive restores it", async function () {

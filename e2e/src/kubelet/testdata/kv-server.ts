@@ -1,9 +1,9 @@
 /**
  * The program behind the test image `sqlag.test/kv:1`: a tiny key-value "SQL Server" for workload and
  * checker tests that need no AG. It speaks real TDS (mssql-sim's protocol layer) on the pod IP, accepts
- * `INSERT INTO kv (k, v) VALUES (@k, @v)` only while it is primary (3906 otherwise), and serves the same
- * loopback admin API shape the e2e harness expects from mssql-sim (`faults/mssql-admin.ts`), plus
- * `POST /role {"primary": bool}` so a test can play failover.
+ * `INSERT INTO kv (k, v) VALUES (@k, @v)` only while it is primary (3906 otherwise), and serves the subset of
+ * mssql-sim's admin API the harness uses (`/v1/truth/intervals`, `/v1/instances/<name>/{keys,partition,heal}`),
+ * plus `POST /role {"primary": bool}` so a test can play failover.
  *
  * Args: --name N --host IP --port P --admin-port A --sa-password PW [--primary]
  */
@@ -89,13 +89,14 @@ async function main(): Promise<void> {
     let body = "";
     request.on("data", (chunk: Buffer) => (body += chunk.toString()));
     request.on("end", () => {
-      if (request.method === "GET" && url.pathname === "/truth/writable-intervals") return reply(response, 200, intervals);
-      if (request.method === "GET" && url.pathname === "/truth/committed-keys") return reply(response, 200, [...keys]);
+      const instancePath = `/v1/instances/${name}`;
+      if (request.method === "GET" && url.pathname === "/v1/truth/intervals") return reply(response, 200, { nowMs: Date.now(), intervals });
+      if (request.method === "GET" && url.pathname === `${instancePath}/keys`) return reply(response, 200, { instance: name, db: url.searchParams.get("db"), keys: [...keys] });
       if (request.method === "POST" && url.pathname === "/role") {
         setPrimary((JSON.parse(body || "{}") as { primary?: boolean }).primary === true);
         return reply(response, 200, { primary });
       }
-      if (request.method === "POST" && (url.pathname === "/partition" || url.pathname === "/heal")) return reply(response, 200, {});
+      if (request.method === "POST" && (url.pathname === `${instancePath}/partition` || url.pathname === `${instancePath}/heal`)) return reply(response, 200, {});
       return reply(response, 404, { error: `kv test server has no ${request.method ?? ""} ${url.pathname}` });
     });
   });
