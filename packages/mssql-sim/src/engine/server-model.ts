@@ -954,6 +954,8 @@ export class ServerModel {
     });
     ag.pendingRole = { target, timer };
     if (ag.role === "PRIMARY") this.failPendingCommits(ag, (db) => Errors.notPrimaryOrSecondary(db));
+    // Writes stop the moment a role change is pending: close the ground-truth interval now, not at the next tick.
+    this.trackWritable(ag);
   }
 
   setRole(ag: AgRuntime, role: Role): void {
