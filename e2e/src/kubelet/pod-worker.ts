@@ -575,10 +575,20 @@ export class PodWorker {
       await this.stopContainer(sidecar, deadlineMs);
     }
     await this.reportStatus();
-    try {
-      await this.host.finalizePodDeletion(this.pod);
-    } finally {
-      await this.release();
+    // Free the IP before the pod leaves the API: a StatefulSet re-creates the name as soon as it is gone, and
+    // the successor should get the same address (see Kubelet.onPod).
+    await this.release();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.host.finalizePodDeletion(this.pod);
+        return;
+      } catch (error) {
+        if (attempt >= 30) {
+          this.host.recordEvent(this.pod, "Warning", "FailedKillPod", `could not finalise the deletion: ${error instanceof Error ? error.message : String(error)}`);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
     }
   }
 

@@ -254,6 +254,15 @@ describe("fake kubelet @smoke", function () {
     expect(new Set(pods.map((pod) => pod.spec?.nodeName)).size).to.equal(3);
     const dns = JSON.parse(readFileSync(kubelet.dnsFilePath, "utf8")) as Record<string, string>;
     expect(dns[`web-0.web-hl.${namespace}.svc.cluster.local`]).to.equal(reachableAddressOf(pods[0]?.status?.podIP ?? ""));
+
+    // A re-created StatefulSet pod keeps its address (there is no DNS to follow a change).
+    const before = pods[0];
+    await faults.deletePod({ namespace, name: "web-0" });
+    const recreated = await waitFor("web-0 re-created and Ready", async () => {
+      const pod = await readPod("web-0").catch(() => undefined);
+      return pod != null && pod.metadata?.uid !== before?.metadata?.uid && condition(pod, "Ready") === "True" ? pod : undefined;
+    });
+    expect(recreated.status?.podIP).to.equal(before?.status?.podIP);
   });
 
   it("gives each pod its own ServiceAccount token (RBAC applies) and an API proxy the tests can cut", async function () {
