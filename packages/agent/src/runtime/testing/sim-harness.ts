@@ -6,6 +6,7 @@
  * through the simulator's host map.
  */
 import type { Server } from "node:http";
+import { createServer } from "node:net";
 import { Writable } from "node:stream";
 import winston from "winston";
 import { hadrSecretKeys, type SQLServerAvailabilityGroup } from "@sqlag/api";
@@ -67,17 +68,28 @@ export interface SimHarnessOptions {
   policy?: Partial<DecidePolicy>;
 }
 
-async function freePort(host: string): Promise<number> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve, reject) => {
+/** Binds `port` (0 = any) on `host` and releases it; resolves the port, or undefined when it is taken. */
+function probePort(host: string, port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", reject);
-    server.listen(0, host, () => {
+    server.once("error", () => resolve(undefined));
+    server.listen(port, host, () => {
       const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
+      const bound = typeof address === "object" && address !== null ? address.port : undefined;
+      server.close(() => resolve(bound));
     });
   });
+}
+
+/** A port free on every one of `hosts` (each instance and agent listens on its own address with the same port). */
+async function freePortOnAll(hosts: readonly string[], exclude: readonly number[] = []): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await probePort(hosts[0]!, 0);
+    if (port === undefined || exclude.includes(port)) continue;
+    const free = await Promise.all(hosts.slice(1).map((h) => probePort(h, port)));
+    if (free.every((p) => p === port)) return port;
+  }
+  throw new Error(`no port free on all of ${hosts.join(", ")}`);
 }
 
 export class SimHarness {
@@ -109,11 +121,12 @@ export class SimHarness {
     const subnet = this.options.subnet ?? 100 + (process.pid % 100);
     const replicas = cr.spec.replicas.length;
     for (let i = 0; i < replicas; i++) this.ips.push(`127.77.${subnet}.${i + 1}`);
-    cr.spec.endpointPort = await freePort(this.ips[0]!);
-    this.httpPort = await freePort(this.ips[0]!);
-    this.cluster = new FakeCluster({ clock: systemClock, cr, podIp: (ordinal) => this.ips[ordinal]! });
     for (let i = 0; i < replicas; i++) await this.sim.add({ name: this.podName(i), host: this.ips[i]!, tls: "self-signed" });
     this.lastInstanceReadyAtMs = performance.now();
+    // Chosen after the TDS listeners took their ports, and free on every address.
+    cr.spec.endpointPort = await freePortOnAll(this.ips);
+    this.httpPort = await freePortOnAll(this.ips, [cr.spec.endpointPort]);
+    this.cluster = new FakeCluster({ clock: systemClock, cr, podIp: (ordinal) => this.ips[ordinal]! });
     for (let i = 0; i < replicas; i++) this.agents.push(await this.startAgent(i));
   }
 
