@@ -314,6 +314,8 @@ export class SimEngine implements Engine {
         return;
       }
       case "sp_server_diagnostics": {
+        // Documented permission: VIEW SERVER STATE (B1 docs page).
+        if (!this.hasServerPermission(ctx.session.login, "VIEW SERVER STATE")) throw new SqlError(297, "The user does not have permission to perform this action.", 16, 1);
         const interval = arg("@REPEAT_INTERVAL", 0);
         yield* runDiagnostics(ctx, interval == null ? 0 : Number(interval));
         return;
