@@ -13,6 +13,7 @@ import { Faults } from "../faults/faults.js";
 import { scaledBackoffPolicy } from "../kubelet/backoff.js";
 import { Kubelet } from "../kubelet/kubelet.js";
 import { repoPath } from "./manifests.js";
+import { sqlagImageRuntimes } from "./runtimes.js";
 
 export interface SpecFixtureOptions {
   /** Start a fake kubelet for the spec namespace (plus `extraKubeletNamespaces`). */
@@ -31,13 +32,9 @@ export class FixtureNotReadyError extends Error {
 
 /** What a spec gets; the fields are filled by the before hook. */
 export class SpecFixture {
-  private state: { controlPlane: ControlPlane; kc: KubeConfig; namespace: string; kubelet?: Kubelet; faults?: Faults } | undefined;
+  private state: { controlPlane: ControlPlane; kc: KubeConfig; namespace: string; workDir: string; kubelet?: Kubelet; faults?: Faults } | undefined;
 
-  constructor(
-    readonly prefix: string,
-    /** Per-spec scratch directory (logs, kubeconfigs, pod files): .sqlag-run/e2e/specs/<prefix>/. */
-    readonly workDir: string,
-  ) {}
+  constructor(readonly prefix: string) {}
 
   /** @internal */
   set(state: SpecFixture["state"]): void {
@@ -60,6 +57,13 @@ export class SpecFixture {
   get namespace(): string {
     return this.ready.namespace;
   }
+  /**
+   * Scratch directory (logs, kubeconfigs, pod files): .sqlag-run/e2e/specs/<namespace>/. Named after the random
+   * namespace so that concurrent runs on one machine (several engineers, CI) never share or delete each other's.
+   */
+  get workDir(): string {
+    return this.ready.workDir;
+  }
   get kubelet(): Kubelet {
     const kubelet = this.ready.kubelet;
     if (kubelet === undefined) throw new FixtureNotReadyError(`the kubelet of ${this.prefix} (pass { kubelet: true })`);
@@ -74,7 +78,7 @@ export class SpecFixture {
 
 /** Call inside a describe; returns the fixture its tests use. */
 export function useSpecFixture(prefix: string, options: SpecFixtureOptions = {}): SpecFixture {
-  const fixture = new SpecFixture(prefix, repoPath(".sqlag-run", "e2e", "specs", prefix));
+  const fixture = new SpecFixture(prefix);
   let kubelet: Kubelet | undefined;
   let namespace: string | undefined;
   let kc: KubeConfig | undefined;
@@ -82,9 +86,10 @@ export function useSpecFixture(prefix: string, options: SpecFixtureOptions = {})
   before(async function () {
     const controlPlane = sharedControlPlane();
     kc = controlPlane.kubeConfig();
-    rmSync(fixture.workDir, { recursive: true, force: true });
-    mkdirSync(fixture.workDir, { recursive: true });
     namespace = await createTestNamespace(kc, prefix);
+    const workDir = repoPath(".sqlag-run", "e2e", "specs", namespace);
+    rmSync(workDir, { recursive: true, force: true });
+    mkdirSync(workDir, { recursive: true });
     const core = kc.makeApiClient(CoreV1Api);
     // The ServiceAccount admission plugin rejects pods until the serviceaccount controller created `default`.
     await eventually(`default ServiceAccount in ${namespace}`, async () => {
@@ -99,14 +104,15 @@ export function useSpecFixture(prefix: string, options: SpecFixtureOptions = {})
       kubelet = await Kubelet.start({
         kubeConfig: kc,
         caPem: controlPlane.caPem,
-        workDir: path.join(fixture.workDir, "kubelet"),
+        workDir: path.join(workDir, "kubelet"),
         namespaces: [namespace, ...(options.extraKubeletNamespaces ?? [])],
         backoff: scaledBackoffPolicy(0.1),
+        runtimes: sqlagImageRuntimes(),
         nodeHeartbeatIntervalMs: 2_000,
       });
       faults = new Faults(kubelet, kc);
     }
-    fixture.set({ controlPlane, kc, namespace, ...(kubelet !== undefined ? { kubelet } : {}), ...(faults !== undefined ? { faults } : {}) });
+    fixture.set({ controlPlane, kc, namespace, workDir, ...(kubelet !== undefined ? { kubelet } : {}), ...(faults !== undefined ? { faults } : {}) });
   });
 
   after(async function () {
