@@ -51,6 +51,10 @@ interface CommonAgentConfig {
   healthThreshold: HealthThreshold;
   /** Test harness only: mountPath → host path, because processes of the fake kubelet cannot mount volumes. */
   fakeMounts?: Readonly<Record<string, string>>;
+  /** Address the HTTP API listens on: 0.0.0.0, or the harness pod address (pods there share one network). */
+  httpBindAddress: string;
+  /** Test harness only: JSON file mapping pod DNS names to addresses (no cluster DNS on the test machine). */
+  fakeDnsFile?: string;
 }
 
 /** A `SQLServerInstance` pod: health, readiness, metrics and status only; no Lease, no AG. */
@@ -188,6 +192,8 @@ function readCommon(reader: EnvReader): CommonAgentConfig {
   const podIp = reader.optionalString(agentEnv.podIp);
   const nodeName = reader.optionalString(agentEnv.nodeName);
   const fakeMounts = reader.stringMap(agentEnv.fakeMounts);
+  const fakePodIp = reader.optionalString(agentEnv.fakePodIp);
+  const fakeDnsFile = reader.optionalString(agentEnv.fakeDnsFile);
   const healthCheckIntervalSeconds = reader.integer(
     agentEnv.healthCheckIntervalSeconds,
     DEFAULT_TIMING.healthCheckIntervalSeconds,
@@ -218,6 +224,8 @@ function readCommon(reader: EnvReader): CommonAgentConfig {
     healthCheckIntervalMs: healthCheckIntervalSeconds * 1000,
     healthThreshold: reader.oneOf(agentEnv.healthThreshold, HEALTH_THRESHOLDS, "system"),
     ...(fakeMounts !== undefined ? { fakeMounts } : {}),
+    httpBindAddress: fakePodIp ?? reader.optionalString(agentEnv.httpHost) ?? "0.0.0.0",
+    ...(fakeDnsFile !== undefined ? { fakeDnsFile } : {}),
   };
 }
 

@@ -17,6 +17,8 @@ import { AgentKube, toHadrSecret } from "./runtime/kube-io.js";
 import { StandaloneAgent } from "./runtime/standalone.js";
 import { ReconnectingSqlConnection } from "./sql/connection.js";
 import { DiagnosticsMonitor } from "./sql/diagnostics-monitor.js";
+import { FakeDnsTable } from "./runtime/fake-dns.js";
+import { podFqdn } from "@sqlag/api";
 
 const VERSION = "0.1.0";
 
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
       logger,
       events,
       version: VERSION,
+      ...(config.fakeDnsFile !== undefined ? { peerBaseUrl: fakePeerBaseUrl(new FakeDnsTable(config.fakeDnsFile), config) } : {}),
     });
     handlers = loop;
     beforeExit = () => loop.releaseIfSafe();
@@ -123,7 +126,7 @@ async function main(): Promise<void> {
   }
   diagnostics.start();
 
-  const server = await listen(createAgentApp(handlers, metrics), config.httpPort);
+  const server = await listen(createAgentApp(handlers, metrics), config.httpPort, config.httpBindAddress);
   logger.info("Agent started", { mode: config.mode, httpPort: config.httpPort, version: VERSION });
 
   const stop = async (signal: string): Promise<void> => {
@@ -137,6 +140,13 @@ async function main(): Promise<void> {
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
+}
+
+function fakePeerBaseUrl(dns: FakeDnsTable, config: { clusterName: string; namespace: string; clusterDomain: string; httpPort: number }): (pod: string) => string | undefined {
+  return (pod) => {
+    const address = dns.resolve(podFqdn(pod, config.clusterName, config.namespace, config.clusterDomain));
+    return address === undefined ? undefined : `http://${address}:${config.httpPort}`;
+  };
 }
 
 function safeAgentPassword(secret: Parameters<typeof toHadrSecret>[0]): string | undefined {

@@ -33,8 +33,17 @@ export const agentEnv = {
   sqlTrustServerCertificate: "SQLAG_SQL_TRUST_SERVER_CERTIFICATE",
   sqlCaFile: "SQLAG_SQL_CA_FILE",
   logLevel: "SQLAG_LOG_LEVEL",
+  /** Address the HTTP server binds (default 0.0.0.0). */
+  httpHost: "SQLAG_HTTP_HOST",
   /** Set by the test harness only: JSON map of mountPath → host path (processes cannot mount volumes). */
   fakeMounts: "SQLAG_FAKE_MOUNTS",
+  /**
+   * Set by the test harness only: the pod's own loopback address. Pods of the fake kubelet share one network
+   * namespace, so the agent binds its HTTP server there instead of 0.0.0.0.
+   */
+  fakePodIp: "SQLAG_FAKE_POD_IP",
+  /** Set by the test harness only: JSON file {hostname: ip} standing in for cluster DNS of pod names. */
+  fakeDnsFile: "SQLAG_FAKE_DNS_FILE",
 } as const;
 
 /** Keys of the `<ag>-hadr` Secret. The controller writes the password keys once; the bootstrap agent fills the rest. */

@@ -23,6 +23,7 @@ function agentConfig(): AvailabilityGroupAgentConfig {
   return {
     ...testConfig(ME),
     mode: "availability-group",
+    httpBindAddress: "127.0.0.1",
     namespace: "db",
     httpPort: 8080,
     logLevel: "error",

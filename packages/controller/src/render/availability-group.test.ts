@@ -330,7 +330,7 @@ describe("renderAvailabilityGroup", () => {
         { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
         { apiGroups: [""], resources: ["secrets"], resourceNames: ["mssql-ag-hadr", "mssql-ag-secret"], verbs: ["get"] },
         { apiGroups: [""], resources: ["secrets"], resourceNames: ["mssql-ag-hadr"], verbs: ["update"] },
-        { apiGroups: ["sqlag.io"], resources: ["sqlserveravailabilitygroups"], resourceNames: ["mssql-ag"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["sqlag.io"], resources: ["sqlserveravailabilitygroups"], resourceNames: ["mssql-ag"], verbs: ["get", "list", "watch", "patch"] },
         { apiGroups: ["sqlag.io"], resources: ["sqlserveravailabilitygroups/status"], resourceNames: ["mssql-ag"], verbs: ["get", "patch"] },
         { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
         { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },

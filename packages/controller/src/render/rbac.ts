@@ -42,7 +42,8 @@ export function agAgentRules(inputs: AgAgentRuleInputs): V1PolicyRule[] {
     { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
     { apiGroups: [""], resources: ["secrets"], resourceNames: uniqueSorted([inputs.hadrSecretName, inputs.saPasswordSecretName]), verbs: ["get"] },
     { apiGroups: [""], resources: ["secrets"], resourceNames: [inputs.hadrSecretName], verbs: ["update"] },
-    { apiGroups: [API_GROUP], resources: ["sqlserveravailabilitygroups"], resourceNames: [inputs.crName], verbs: ["get", "list", "watch"] },
+    // patch: the agent that carried out a switchover removes the sqlag.io/switchover-to annotation.
+    { apiGroups: [API_GROUP], resources: ["sqlserveravailabilitygroups"], resourceNames: [inputs.crName], verbs: ["get", "list", "watch", "patch"] },
     { apiGroups: [API_GROUP], resources: ["sqlserveravailabilitygroups/status"], resourceNames: [inputs.crName], verbs: ["get", "patch"] },
     ...EVENT_RULES,
   ];

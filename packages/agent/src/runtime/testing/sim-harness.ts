@@ -147,6 +147,7 @@ export class SimHarness {
     const instance = this.sim.get(this.podName(ordinal));
     return {
       mode: "availability-group",
+      httpBindAddress: this.ips[ordinal]!,
       clusterName: this.clusterName,
       namespace: this.cluster.namespace,
       podName: this.podName(ordinal),
@@ -227,7 +228,7 @@ export class SimHarness {
         return ip === undefined ? undefined : `http://${ip}:${this.httpPort}`;
       },
     });
-    const server = await listen(createAgentApp(loop, metrics), this.httpPort, config.podIp);
+    const server = await listen(createAgentApp(loop, metrics), this.httpPort, config.httpBindAddress);
     diagnostics.start();
     loop.start();
     return { pod, ip: config.podIp ?? "", loop, diagnostics, server, logs };
