@@ -34,14 +34,16 @@ function startTimesMs(logPath: string): number[] {
 
 describe("AG pods: the compatibility AG's StatefulSet runs on the fake kubelet", function () {
   reportSpecWallTime("ag-pods");
-  const fixture = useSpecFixture("ag-pods", { kubelet: true });
+  const fixture = useSpecFixture("ag-pods", {
+    kubelet: true,
+    beforeTeardown: async () => note(`pods at the end:\n${await describePods(fixture.core, fixture.namespace)}`),
+  });
   before(async function () {
     await step("install sqlag", () => ensureSqlagInstalled(fixture.kc));
   });
   const controller = useScopedController(fixture);
 
-  after(async function () {
-    note(`pods at the end:\n${await describePods(fixture.core, fixture.namespace).catch((error: unknown) => String(error))}`);
+  after(function () {
     note(`controller log: ${controller.current().logPath}; pod logs: ${fixture.workDir}/kubelet/pods/`);
   });
 
@@ -99,17 +101,25 @@ describe("AG pods: the compatibility AG's StatefulSet runs on the fake kubelet",
       expect(agentStarts[0] ?? Infinity, `${name}: the sidecar starts before SQL Server`).to.be.at.most(mssqlStarts[0] ?? -Infinity);
     }
 
-    // For the lead: what the agents say about themselves (bootstrap is asserted in the agent issue's specs).
-    for (const pod of withIps) {
+    // For the lead: what the agents say about themselves (bootstrap is asserted in the agent issue's specs). Give
+    // them a moment to reach their local SQL Server and the Lease first; nothing here is asserted.
+    const statusUrls = withIps.map((pod) => {
       const agentPort = pod.spec?.initContainers?.find((container) => container.name === CONTAINER_AGENT)?.ports?.[0]?.containerPort ?? 8080;
-      const url = `http://${reachableAddressOf(pod.status?.podIP ?? "")}:${agentPort}/v1/status`;
+      return { pod: pod.metadata?.name ?? "", url: `http://${reachableAddressOf(pod.status?.podIP ?? "")}:${agentPort}/v1/status` };
+    });
+    const readStatus = async (url: string): Promise<string> => {
       try {
         const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
-        note(`${pod.metadata?.name ?? ""} ${url} → HTTP ${response.status}: ${(await response.text()).slice(0, 1500)}`);
+        return `HTTP ${response.status}: ${(await response.text()).slice(0, 1500)}`;
       } catch (error) {
-        note(`${pod.metadata?.name ?? ""} ${url} → ${error instanceof Error ? error.message : String(error)}`);
+        return error instanceof Error ? error.message : String(error);
       }
-    }
+    };
+    await eventually("agents report a role", async () => {
+      const bodies = await Promise.all(statusUrls.map(({ url }) => readStatus(url)));
+      return bodies.every((body) => body.includes('"role":') && !body.includes('"role":"UNKNOWN"')) ? true : undefined;
+    }, { timeoutMs: 20_000 }).catch(() => note("not every agent reported a role within 20 s"));
+    for (const { pod, url } of statusUrls) note(`${pod} ${url} → ${await readStatus(url)}`);
     const apps = fixture.kc.makeApiClient(AppsV1Api);
     const current = await apps.readNamespacedStatefulSet({ name: agNames.statefulSet(crName), namespace: fixture.namespace });
     note(`StatefulSet status: replicas=${current.status?.replicas ?? 0} ready=${current.status?.readyReplicas ?? 0}`);

@@ -23,14 +23,16 @@ import { note, reportSpecWallTime, step } from "../support/step.js";
 
 describe("SQLServerInstance: from the sample CR to a client query through its Service", function () {
   reportSpecWallTime("instance");
-  const fixture = useSpecFixture("instance", { kubelet: true });
+  const fixture = useSpecFixture("instance", {
+    kubelet: true,
+    beforeTeardown: async () => note(`pods at the end:\n${await describePods(fixture.core, fixture.namespace)}`),
+  });
   before(async function () {
     await step("install sqlag", () => ensureSqlagInstalled(fixture.kc));
   });
   const controller = useScopedController(fixture);
 
-  after(async function () {
-    note(`pods at the end:\n${await describePods(fixture.core, fixture.namespace).catch((error: unknown) => String(error))}`);
+  after(function () {
     note(`controller log: ${controller.current().logPath}; pod logs: ${fixture.workDir}/kubelet/pods/`);
   });
 
