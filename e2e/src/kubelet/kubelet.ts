@@ -9,7 +9,7 @@
  * API (so RBAC applies to our programs), and graceful deletion finalised with `gracePeriodSeconds: 0` only
  * after the containers stopped. What we do not model: cgroups/resources, image pulls, host networking.
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
@@ -31,7 +31,7 @@ import {
 } from "@kubernetes/client-node";
 import { realBackoffPolicy, type BackoffPolicy } from "./backoff.js";
 import { PodIpAllocator, type PodIpRange } from "./ip-allocator.js";
-import { PodWorker, type ContainerHandle, type PodWorkerHost } from "./pod-worker.js";
+import { describeApiError, PodWorker, type ContainerHandle, type PodWorkerHost } from "./pod-worker.js";
 import { defaultExecHandlers, type ExecProbeHandler } from "./probes.js";
 import { defaultImageRuntimes, type ImageRuntimeMap } from "./runtime.js";
 import { choosePlacement, type PlacedPod, type SchedulableNode } from "./scheduling.js";
@@ -154,6 +154,7 @@ export class Kubelet {
     if (cluster == null) throw new Error("the kubelet's kubeConfig has no current cluster");
     this.apiServerUrl = cluster.server;
     this.dnsFilePath = path.join(options.workDir, "fake-dns.json");
+    this.logPath = path.join(options.workDir, "kubelet.log");
     this.caPem = options.caPem ?? (cluster.caData != null ? Buffer.from(cluster.caData, "base64").toString("utf8") : "");
     const range = options.podIpRange ?? { firstThirdOctet: 16, lastThirdOctet: 254 };
     const size = (range.lastThirdOctet - range.firstThirdOctet + 1) * 254;
@@ -442,8 +443,9 @@ export class Kubelet {
         placed.push(placement);
         this.unschedulableMessages.delete(uid);
         this.recordEvent(pod, "Normal", "Scheduled", `Successfully assigned ${namespace}/${name} to ${decision.nodeName}`);
-      } catch {
+      } catch (error) {
         // Already bound or gone; the informer will tell us.
+        this.log(`pod ${namespace}/${name}: binding to ${decision.nodeName} failed: ${describeApiError(error)}`);
       }
     }
   }
@@ -469,6 +471,7 @@ export class Kubelet {
       },
       dnsFilePath: this.dnsFilePath,
       dnsTable: () => this.dnsTable(),
+      log: (line) => this.log(line),
       releasePod: (uid) => {
         this.ipAllocator.release(uid);
         this.unpublishDns(uid);
@@ -493,6 +496,17 @@ export class Kubelet {
 
   private unpublishDns(uid: string): void {
     if (this.dnsNamesByUid.delete(uid)) this.writeDnsFile();
+  }
+
+  /** The kubelet's own problems (status rejected, scheduling failures), one line each, in `<workDir>/kubelet.log`. */
+  readonly logPath: string;
+
+  log(line: string): void {
+    try {
+      appendFileSync(this.logPath, `${new Date().toISOString()} ${line}\n`);
+    } catch {
+      // The work dir may be gone at teardown.
+    }
   }
 
   /** hostname → bindable pod IP for every pod of this kubelet. */

@@ -19,6 +19,7 @@ class FakeHost implements PodWorkerHost {
   readonly execHandlers = defaultExecHandlers;
   readonly dnsFilePath = "/nonexistent/fake-dns.json";
   dnsTable = (): Record<string, string> => ({});
+  log = (): void => undefined;
   readonly secrets = new Map<string, V1Secret>();
   readonly configMaps = new Map<string, V1ConfigMap>();
   readonly events: Array<{ type: string; reason: string; message: string }> = [];

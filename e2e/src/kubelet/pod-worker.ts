@@ -52,6 +52,8 @@ export interface PodWorkerHost {
   releasePod(uid: string): void;
   /** JSON hostname → IP table the kubelet keeps for all its pods (no cluster DNS here). */
   readonly dnsFilePath: string;
+  /** One line to the kubelet's own log (`<workDir>/kubelet.log`). */
+  log(line: string): void;
   /** The current hostname → IP table (same content as the file). */
   dnsTable(): Readonly<Record<string, string>>;
 }
@@ -145,6 +147,7 @@ export class PodWorker {
   private abandoned = false;
   private stepping = false;
   private podPhaseOverride: "Succeeded" | "Failed" | undefined;
+  private lastStatusError: string | undefined;
 
   constructor(
     pod: V1Pod,
@@ -520,7 +523,6 @@ export class PodWorker {
       podIP: publishedAddressOf(this.podIp),
       podIPs: [{ ip: publishedAddressOf(this.podIp) }],
       startTime: wireTime(this.startTime ?? timeFormat(new Date())),
-      qosClass: "BestEffort",
       conditions: [
         this.condition("PodReadyToStartContainers", this.volumeDirs != null),
         this.condition("Initialized", this.initialized, this.initialized ? undefined : "ContainersNotInitialized", this.initialized ? undefined : "containers with incomplete status"),
@@ -542,8 +544,14 @@ export class PodWorker {
     try {
       await this.host.patchPodStatus(this.pod, status);
       this.lastReportedStatus = serialized;
-    } catch {
-      // Retried on the next step (the pod may be gone or the API briefly unavailable).
+      this.lastStatusError = undefined;
+    } catch (error) {
+      // Retried on the next step (the pod may be gone or the API briefly unavailable); a rejection is logged once.
+      const message = describeApiError(error);
+      if (message !== this.lastStatusError) {
+        this.lastStatusError = message;
+        this.host.log(`pod ${this.namespace}/${this.name}: status update failed: ${message}`);
+      }
     }
   }
 
@@ -620,6 +628,20 @@ function terminatedState(termination: ContainerTermination): NonNullable<V1Conta
     startedAt: wireTime(termination.startedAt),
     finishedAt: wireTime(termination.finishedAt),
   };
+}
+
+/** The API server's message from a client-node ApiException (its body is a Status), or the error text. */
+export function describeApiError(error: unknown): string {
+  const body = (error as { body?: unknown } | null)?.body;
+  if (typeof body === "string") {
+    try {
+      const status = JSON.parse(body) as { message?: string; code?: number };
+      if (status.message != null) return `${status.code ?? ""} ${status.message}`.trim();
+    } catch {
+      // not JSON: fall through
+    }
+  }
+  return error instanceof Error ? error.message : String(error);
 }
 
 function capitalize(text: string): string {
