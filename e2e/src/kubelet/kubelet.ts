@@ -100,6 +100,8 @@ interface FakeNode {
   readonly spec: FakeNodeSpec;
   readonly hostIp: string;
   alive: boolean;
+  /** Last Ready condition status posted, and since when (lastTransitionTime only moves on a change). */
+  readyStatus?: { status: "True" | "Unknown"; since: string };
 }
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
@@ -216,6 +218,8 @@ export class Kubelet {
 
   private nodeStatus(node: FakeNode, ready: "True" | "Unknown"): object {
     const now = new Date().toISOString();
+    if (node.readyStatus?.status !== ready) node.readyStatus = { status: ready, since: now };
+    const since = node.readyStatus.since;
     const resources = { cpu: "8", memory: "32Gi", pods: "110", "ephemeral-storage": "100Gi" };
     return {
       capacity: resources,
@@ -226,8 +230,8 @@ export class Kubelet {
       ],
       conditions: [
         ready === "True"
-          ? { type: "Ready", status: "True", reason: "KubeletReady", message: "fake kubelet is posting ready status", lastHeartbeatTime: now, lastTransitionTime: now }
-          : { type: "Ready", status: "Unknown", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status.", lastHeartbeatTime: now, lastTransitionTime: now },
+          ? { type: "Ready", status: "True", reason: "KubeletReady", message: "fake kubelet is posting ready status", lastHeartbeatTime: now, lastTransitionTime: since }
+          : { type: "Ready", status: "Unknown", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status.", lastHeartbeatTime: now, lastTransitionTime: since },
       ],
       nodeInfo: {
         architecture: "amd64",
