@@ -57,6 +57,8 @@ export interface AgentStatus {
   /** Set while the replica is stuck RESOLVING / NOT SYNCHRONIZING (ISO time, for bilateral recovery). */
   stuckSince?: string;
   stuckKind?: "resolving" | "not_synchronizing";
+  /** The recovery ladder ran out of steps (ARCHITECTURE §4.8): an operator has to look at this replica. */
+  stuckGaveUp?: boolean;
   lastReason: string;
   cycle: number;
   agentVersion: string;

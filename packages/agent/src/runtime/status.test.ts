@@ -118,6 +118,7 @@ describe("status builders", () => {
       ["Available", "True", "PrimaryWritable"],
       ["FailoverReady", "True", "SynchronizedSecondaryAvailable"],
       ["Synchronized", "True", "AllSynchronized"],
+      ["ReplicaRecoveryFailed", "False", "NoStuckReplica"],
     ]);
     expect(status.conditions?.every((c) => c.observedGeneration === 3 && c.lastTransitionTime === WALL_NOW.toISOString())).to.equal(true);
   });
@@ -140,6 +141,14 @@ describe("status builders", () => {
       expect(conditionOf(status, "Available")?.status).to.equal(c.available);
     });
   }
+
+  it("a replica whose recovery ladder gave up raises ReplicaRecoveryFailed with the pod name and what to check", () => {
+    const stuck = { ...peerStatus("ag1-1", "RESOLVING"), stuckKind: "resolving" as const, stuckSince: "2026-01-01T00:00:00.000Z", stuckGaveUp: true };
+    const status = build({ peers: new Map([["ag1-1", stuck], ["ag1-2", peerStatus("ag1-2", "SECONDARY", "SYNCHRONIZING")]]) })!;
+    const condition = status.conditions?.find((c) => c.type === "ReplicaRecoveryFailed");
+    expect(condition?.status).to.equal("True");
+    expect(condition?.message).to.contain("ag1-1").and.to.contain("resolving");
+  });
 
   it("FailoverReady not assessed yet: Unknown with a sentence, never omitted", () => {
     const status = build({ decision: decision() })!;

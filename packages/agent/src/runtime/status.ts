@@ -55,6 +55,7 @@ export function buildAgentStatus(input: AgentStatusInput): AgentStatus {
   if (stuck !== undefined) {
     status.stuckSince = input.wallTimeAtMs(stuck.sinceMs).toISOString();
     status.stuckKind = stuck.kind;
+    if (stuck.gaveUp) status.stuckGaveUp = true;
   }
   return status;
 }
@@ -137,6 +138,22 @@ export function buildCrStatus(input: CrStatusInput): SQLServerAvailabilityGroupS
       ? condition(prev, "Synchronized", "True", "AllSynchronized", "Every synchronous secondary has all databases SYNCHRONIZED.", input.now, input.generation)
       : condition(prev, "Synchronized", "False", "NotSynchronized", "A synchronous secondary is not SYNCHRONIZED; it cannot take over without data loss until it catches up.", input.now, input.generation),
   ];
+
+  const views = [input.self, ...input.peers.values()];
+  const gaveUp = views.filter((v) => v.stuckGaveUp === true);
+  conditions.push(
+    gaveUp.length > 0
+      ? condition(
+          prev,
+          "ReplicaRecoveryFailed",
+          "True",
+          "RecoveryGaveUp",
+          `Replica(s) ${gaveUp.map((v) => v.pod).join(", ")} stayed ${gaveUp.map((v) => v.stuckKind ?? "stuck").join("/")} after every automatic recovery step (SET ROLE = SECONDARY, endpoint restarts on both sides). Check the replica's SQL Server error log and endpoint connectivity; deleting the pod restarts it with its data.`,
+          input.now,
+          input.generation,
+        )
+      : condition(prev, "ReplicaRecoveryFailed", "False", "NoStuckReplica", "No replica needs manual recovery.", input.now, input.generation),
+  );
 
   const status: SQLServerAvailabilityGroupStatus = {
     phase,
