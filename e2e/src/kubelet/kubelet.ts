@@ -520,8 +520,29 @@ export class Kubelet {
     return table;
   }
 
+  /**
+   * Tells every running simulator (any container with an admin port) about the current table, so ENDPOINT_URL
+   * host names keep resolving when pods come and go (mssql-sim's `POST /v1/hosts`; others answer 404, ignored).
+   */
+  private pushDnsToSimulators(table: Record<string, string>): void {
+    for (const worker of this.workers.values()) {
+      for (const container of worker.containers) {
+        if (container.adminPort == null || !container.running) continue;
+        void fetch(`http://127.0.0.1:${container.adminPort}/v1/hosts`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(table),
+          signal: AbortSignal.timeout(2_000),
+        })
+          .then((response) => response.body?.cancel())
+          .catch(() => undefined);
+      }
+    }
+  }
+
   private writeDnsFile(): void {
     const table = this.dnsTable();
+    this.pushDnsToSimulators(table);
     // Atomic replace: readers never see a half-written file.
     const temporary = `${this.dnsFilePath}.tmp`;
     writeFileSync(temporary, JSON.stringify(table, null, 1));

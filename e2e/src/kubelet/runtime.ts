@@ -146,8 +146,9 @@ export function mssqlSimRuntime(cliPath: string, nodeBinary = process.execPath):
 }
 
 /**
- * `--hosts name=ip,…` so ENDPOINT_URLs (`TCP://<pod>.<ag>-hl.<ns>.svc.<domain>:5022`) resolve. mssql-sim reads
- * it once at start; the kubelet keeps re-created pods on their old IP so the table stays right.
+ * `--hosts name=ip,…` so ENDPOINT_URLs (`TCP://<pod>.<ag>-hl.<ns>.svc.<domain>:5022`) resolve from the start;
+ * the kubelet pushes later changes through the admin API (`POST /v1/hosts`) and keeps re-created pods on their
+ * old IP when it can.
  */
 function hostsArgs(hosts: Readonly<Record<string, string>>): string[] {
   const entries = Object.entries(hosts).map(([name, ip]) => `${name}=${ip}`);
