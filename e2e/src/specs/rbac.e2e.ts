@@ -3,7 +3,9 @@
  * authorizer with SubjectAccessReviews for `system:serviceaccount:<ns>:<ag>-agent`: allowed exactly what §3 lists
  * and what the agent's watches need, denied everything else. A list or watch with the field selector
  * `metadata.name=<name>` is authorised as a request for that one name, so those rows carry the name; the same
- * three watches are then also made for real with a token of the agent's ServiceAccount.
+ * watches are then also made for real with a token of the agent's ServiceAccount. The `<ag>-hadr` Secret is read
+ * with GET only (the agent polls it), so that the controller never needs to list Secrets: listing it, even by name,
+ * is denied.
  */
 import { expect } from "chai";
 import {
@@ -50,13 +52,12 @@ const accessTable: readonly AccessRow[] = [
   { name: "list pods in the namespace (peer discovery)", allowed: true, attributes: { verb: "list", group: group.core, resource: "pods" } },
   { name: "watch pods in the namespace (peer discovery)", allowed: true, attributes: { verb: "watch", group: group.core, resource: "pods" } },
   { name: "get the hadr Secret", allowed: true, attributes: { verb: "get", group: group.core, resource: "secrets", name: hadr } },
-  { name: "list the hadr Secret by metadata.name field selector (informer list)", allowed: true, attributes: { verb: "list", group: group.core, resource: "secrets", name: hadr } },
-  { name: "watch the hadr Secret by metadata.name field selector", allowed: true, attributes: { verb: "watch", group: group.core, resource: "secrets", name: hadr } },
   { name: "update the hadr Secret (bootstrap fills the certificate)", allowed: true, attributes: { verb: "update", group: group.core, resource: "secrets", name: hadr } },
   { name: "get the SA password Secret", allowed: true, attributes: { verb: "get", group: group.core, resource: "secrets", name: saPasswordSecret } },
   { name: "get its CR", allowed: true, attributes: { verb: "get", group: group.sqlag, resource: PLURAL_AVAILABILITY_GROUPS, name: crName } },
   { name: "list its CR by metadata.name field selector (informer list)", allowed: true, attributes: { verb: "list", group: group.sqlag, resource: PLURAL_AVAILABILITY_GROUPS, name: crName } },
   { name: "watch its CR by metadata.name field selector", allowed: true, attributes: { verb: "watch", group: group.sqlag, resource: PLURAL_AVAILABILITY_GROUPS, name: crName } },
+  { name: "patch its CR (the switchover agent removes the sqlag.io/switchover-to annotation)", allowed: true, attributes: { verb: "patch", group: group.sqlag, resource: PLURAL_AVAILABILITY_GROUPS, name: crName } },
   { name: "patch its CR status", allowed: true, attributes: { verb: "patch", group: group.sqlag, resource: PLURAL_AVAILABILITY_GROUPS, subresource: "status", name: crName } },
   { name: "create core events", allowed: true, attributes: { verb: "create", group: group.core, resource: "events" } },
   { name: "create events.k8s.io events", allowed: true, attributes: { verb: "create", group: group.events, resource: "events" } },
@@ -67,6 +68,8 @@ const accessTable: readonly AccessRow[] = [
   { name: "create pods", allowed: false, attributes: { verb: "create", group: group.core, resource: "pods" } },
   { name: "pods/exec", allowed: false, attributes: { verb: "create", group: group.core, resource: "pods", subresource: "exec", name: pods[0] ?? "" } },
   { name: "get another Secret", allowed: false, attributes: { verb: "get", group: group.core, resource: "secrets", name: "some-other-secret" } },
+  { name: "list the hadr Secret, even by metadata.name field selector (it is read with GET)", allowed: false, attributes: { verb: "list", group: group.core, resource: "secrets", name: hadr } },
+  { name: "watch the hadr Secret (it is read with GET)", allowed: false, attributes: { verb: "watch", group: group.core, resource: "secrets", name: hadr } },
   { name: "list all Secrets of the namespace", allowed: false, attributes: { verb: "list", group: group.core, resource: "secrets" } },
   { name: "update the SA password Secret", allowed: false, attributes: { verb: "update", group: group.core, resource: "secrets", name: saPasswordSecret } },
   { name: "delete the hadr Secret", allowed: false, attributes: { verb: "delete", group: group.core, resource: "secrets", name: hadr } },
@@ -75,7 +78,8 @@ const accessTable: readonly AccessRow[] = [
   { name: "create Leases", allowed: false, attributes: { verb: "create", group: group.coordination, resource: "leases" } },
   { name: "delete its Lease", allowed: false, attributes: { verb: "delete", group: group.coordination, resource: "leases", name: lease } },
   { name: "list all Leases of the namespace", allowed: false, attributes: { verb: "list", group: group.coordination, resource: "leases" } },
-  { name: "patch its CR spec", allowed: false, attributes: { verb: "patch", group: group.sqlag, resource: PLURAL_AVAILABILITY_GROUPS, name: crName } },
+  { name: "update (replace) its CR", allowed: false, attributes: { verb: "update", group: group.sqlag, resource: PLURAL_AVAILABILITY_GROUPS, name: crName } },
+  { name: "patch another AG's CR", allowed: false, attributes: { verb: "patch", group: group.sqlag, resource: PLURAL_AVAILABILITY_GROUPS, name: "other-ag" } },
   { name: "delete its CR", allowed: false, attributes: { verb: "delete", group: group.sqlag, resource: PLURAL_AVAILABILITY_GROUPS, name: crName } },
   { name: "get another AG's CR", allowed: false, attributes: { verb: "get", group: group.sqlag, resource: PLURAL_AVAILABILITY_GROUPS, name: "other-ag" } },
   { name: "patch another AG's status", allowed: false, attributes: { verb: "patch", group: group.sqlag, resource: PLURAL_AVAILABILITY_GROUPS, subresource: "status", name: "other-ag" } },
@@ -154,6 +158,16 @@ describe("agent RBAC rendered by the controller (SubjectAccessReview)", function
   describe("the agent's watches, made for real with its ServiceAccount token", function () {
     let asAgent: ReturnType<typeof fixture.controlPlane.kubeConfigForToken>;
     before(async function () {
+      await step(`the controller created Secret ${hadr}`, () =>
+        eventually(`Secret ${hadr}`, async () => {
+          try {
+            return await fixture.core.readNamespacedSecret({ name: hadr, namespace: fixture.namespace });
+          } catch (error) {
+            if (apiStatus(error) === 404) return undefined;
+            throw error;
+          }
+        }),
+      );
       const token = await fixture.core.createNamespacedServiceAccountToken({
         name: agNames.serviceAccount(crName),
         namespace: fixture.namespace,
@@ -164,7 +178,7 @@ describe("agent RBAC rendered by the controller (SubjectAccessReview)", function
     const byName = (name: string) => `metadata.name=${name}`;
     const cases: { name: string; call: () => Promise<unknown> }[] = [
       { name: `list Lease ${lease} by field selector`, call: () => asAgent.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace: fixture.namespace, fieldSelector: byName(lease) }) },
-      { name: `list Secret ${hadr} by field selector`, call: () => asAgent.makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: fixture.namespace, fieldSelector: byName(hadr) }) },
+      { name: `get Secret ${hadr}`, call: () => asAgent.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: fixture.namespace, name: hadr }) },
       {
         name: `list CR ${crName} by field selector`,
         call: () =>
@@ -181,14 +195,20 @@ describe("agent RBAC rendered by the controller (SubjectAccessReview)", function
         }
       });
     }
-    it("denied for real: list all Secrets of the namespace", async function () {
-      let status: number | undefined;
-      try {
-        await asAgent.makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: fixture.namespace });
-      } catch (error) {
-        status = apiStatus(error);
-      }
-      expect(status).to.equal(403);
-    });
+    const deniedCases: { name: string; call: () => Promise<unknown> }[] = [
+      { name: "list all Secrets of the namespace", call: () => asAgent.makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: fixture.namespace }) },
+      { name: `list Secret ${hadr} by field selector`, call: () => asAgent.makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: fixture.namespace, fieldSelector: byName(hadr) }) },
+    ];
+    for (const c of deniedCases) {
+      it(`denied for real: ${c.name}`, async function () {
+        let status: number | undefined;
+        try {
+          await c.call();
+        } catch (error) {
+          status = apiStatus(error);
+        }
+        expect(status).to.equal(403);
+      });
+    }
   });
 });
