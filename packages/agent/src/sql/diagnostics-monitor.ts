@@ -67,6 +67,7 @@ export class DiagnosticsMonitor {
       let connection: SqlConnection | undefined;
       try {
         connection = await this.options.open(stop);
+        this.recordConnected();
         await connection.stream(
           serverDiagnostics(this.options.intervalSeconds),
           (rows) => {
@@ -92,6 +93,25 @@ export class DiagnosticsMonitor {
       if (stop.aborted) break;
       await clock.sleep(this.options.reconnectDelayMs, stop).catch(() => undefined);
     }
+  }
+
+  /**
+   * A login succeeded, so the process is up: the refusals that made the verdict "down" are history. When the
+   * process had been refused (not started yet, or restarted), its earlier result sets say nothing about the new
+   * process, so the unresponsive window starts again from this login. Without this the verdict stays "down"
+   * from the login until the first result set (an interval later), and an agent that started before its SQL
+   * Server (the sidecar always does) steps down from the AG it just created.
+   */
+  private recordConnected(): void {
+    if (this.snapshotValue.consecutiveRefusals === 0 && this.snapshotValue.connectionFailure?.reason !== "refused") return;
+    this.snapshotValue = {
+      ...this.snapshotValue,
+      startedAtMs: this.options.clock.nowMs(),
+      lastResultSetAtMs: undefined,
+      components: [],
+      connectionFailure: undefined,
+      consecutiveRefusals: 0,
+    };
   }
 
   private recordFailure(error: Error): void {

@@ -1,0 +1,248 @@
+/**
+ * Shared steps for the AG behaviour specs (bootstrap, databases, scale): a namespace with a fake kubelet, sqlag
+ * installed, a controller scoped to the namespace, and readers for what the specs assert — the CR's status,
+ * the pods' role labels, the listener EndpointSlices, the agents' /v1/status and mssql-sim's ground truth. When
+ * a test fails, the tail of every agent log is printed, since that is where an AG that never forms explains why.
+ */
+import { readFileSync } from "node:fs";
+import { DiscoveryV1Api, type KubernetesObject, type V1Pod } from "@kubernetes/client-node";
+import {
+  agNames,
+  CONTAINER_AGENT,
+  CONTAINER_MSSQL,
+  KIND_AVAILABILITY_GROUP,
+  labels,
+  type AgentStatus,
+  type ReplicaSpec,
+  type SQLServerAvailabilityGroupSpec,
+  type SQLServerAvailabilityGroupStatus,
+} from "@sqlag/api";
+import { eventually } from "../cluster/namespaces.js";
+import { reachableAddressOf } from "../kubelet/ip-allocator.js";
+import { useScopedController, type ControllerProcess } from "../support/controller-process.js";
+import { SqlagObjects } from "../support/custom-objects.js";
+import { ensureSqlagInstalled } from "../support/install.js";
+import { applyObject } from "../support/manifests.js";
+import { describePods } from "../support/pods.js";
+import { applySamplePasswordSecret, compatibilityAg, samplePassword } from "../support/sqlag-fixtures.js";
+import { useSpecFixture, type SpecFixture } from "../support/spec-fixture.js";
+import { note, step } from "../support/step.js";
+import { endpointsFromSlices, listServiceSlices, type ServiceEndpoint } from "../workload/endpoints.js";
+
+export interface AgScenario {
+  readonly fixture: SpecFixture;
+  readonly controller: () => ControllerProcess;
+  readonly objects: () => SqlagObjects;
+}
+
+/** How many lines of each agent log a failing test prints. */
+const failureLogTailLines = 60;
+
+/** Registers the hooks of an AG spec: namespace + kubelet, sqlag installed, a scoped controller, logs on failure. */
+export function useAgScenario(prefix: string): AgScenario {
+  const fixture = useSpecFixture(prefix, {
+    kubelet: true,
+    beforeTeardown: async () => note(`pods at the end:\n${await describePods(fixture.core, fixture.namespace)}`),
+  });
+  before(async function () {
+    await step("install sqlag", () => ensureSqlagInstalled(fixture.kc));
+  });
+  const controller = useScopedController(fixture);
+  let objects: SqlagObjects | undefined;
+  afterEach(function () {
+    if (this.currentTest?.state !== "failed") return;
+    note(`controller log: ${controller.current().logPath}`);
+    for (const handle of kubeletPods(fixture)) {
+      const agentLog = handle.container(CONTAINER_AGENT)?.logPath;
+      if (agentLog === undefined) continue;
+      note(`── ${handle.name} agent log (last ${failureLogTailLines} lines, ${agentLog}) ──\n${tail(agentLog, failureLogTailLines)}`);
+    }
+  });
+  return {
+    fixture,
+    controller: () => controller.current(),
+    objects: () => (objects ??= new SqlagObjects(fixture.kc)),
+  };
+}
+
+function kubeletPods(fixture: SpecFixture) {
+  const handles = [];
+  for (let ordinal = 0; ordinal < 16; ordinal += 1) {
+    for (const cr of crNamesSeen) {
+      const handle = fixture.kubelet.pod(fixture.namespace, agNames.pod(cr, ordinal));
+      if (handle !== undefined) handles.push(handle);
+    }
+  }
+  return handles;
+}
+
+/** CR names applied by this process (so failure dumps know which pods to look for). */
+const crNamesSeen = new Set<string>();
+
+function tail(filePath: string, lines: number): string {
+  try {
+    return readFileSync(filePath, "utf8").split("\n").slice(-lines - 1).join("\n");
+  } catch (error) {
+    return `(unreadable: ${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+
+export type AgTopology = "compatibility" | "three-synchronous" | "two-synchronous-witness";
+
+export const topologyReplicas: Record<AgTopology, ReplicaSpec[]> = {
+  compatibility: [
+    { name: "primary", availabilityMode: "SynchronousCommit", failoverMode: "Automatic" },
+    { name: "secondary-1", availabilityMode: "SynchronousCommit", failoverMode: "Automatic", readableSecondary: true },
+    { name: "secondary-2", availabilityMode: "AsynchronousCommit", failoverMode: "Manual", readableSecondary: true },
+  ],
+  "three-synchronous": [
+    { name: "replica-0", availabilityMode: "SynchronousCommit", failoverMode: "Automatic" },
+    { name: "replica-1", availabilityMode: "SynchronousCommit", failoverMode: "Automatic", readableSecondary: true },
+    { name: "replica-2", availabilityMode: "SynchronousCommit", failoverMode: "Automatic", readableSecondary: true },
+  ],
+  "two-synchronous-witness": [
+    { name: "replica-0", availabilityMode: "SynchronousCommit", failoverMode: "Automatic" },
+    { name: "replica-1", availabilityMode: "SynchronousCommit", failoverMode: "Automatic" },
+    { name: "witness", availabilityMode: "ConfigurationOnly", failoverMode: "Manual" },
+  ],
+};
+
+/** The compatibility manifest in `namespace`, with its replicas (and any other spec fields) overridden. */
+export function agObject(namespace: string, name: string, spec: Partial<SQLServerAvailabilityGroupSpec> = {}): KubernetesObject & { spec: SQLServerAvailabilityGroupSpec } {
+  const base = compatibilityAg(namespace, name) as KubernetesObject & { spec: SQLServerAvailabilityGroupSpec };
+  return { ...base, spec: { ...base.spec, ...spec } };
+}
+
+/** Applies the SA password Secret and the AG (server-side apply, so a later apply with changed fields updates it). */
+export async function applyAg(scenario: AgScenario, object: KubernetesObject): Promise<void> {
+  crNamesSeen.add(object.metadata?.name ?? "");
+  await applySamplePasswordSecret(scenario.fixture.kc, scenario.fixture.namespace);
+  await applyObject(scenario.fixture.kc, object);
+}
+
+export interface AgView {
+  readonly spec: SQLServerAvailabilityGroupSpec;
+  readonly status: SQLServerAvailabilityGroupStatus;
+  readonly generation: number;
+}
+
+export async function readAg(scenario: AgScenario, name: string): Promise<AgView> {
+  const object = await scenario.objects().read(scenario.fixture.namespace, KIND_AVAILABILITY_GROUP, name);
+  return {
+    spec: object.spec as SQLServerAvailabilityGroupSpec,
+    status: (object.status ?? {}) as SQLServerAvailabilityGroupStatus,
+    generation: object.metadata?.generation ?? 0,
+  };
+}
+
+export async function waitForAg(scenario: AgScenario, name: string, what: string, accept: (view: AgView) => boolean, timeoutMs = 180_000): Promise<AgView> {
+  let last: AgView | undefined;
+  try {
+    return await eventually(
+      what,
+      async () => {
+        last = await readAg(scenario, name);
+        return accept(last) ? last : undefined;
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; last status: ${JSON.stringify(last?.status ?? null)}`, { cause: error });
+  }
+}
+
+export function podsOf(scenario: AgScenario, name: string): Promise<V1Pod[]> {
+  return scenario.fixture.core
+    .listNamespacedPod({ namespace: scenario.fixture.namespace, labelSelector: `${labels.cluster}=${name}` })
+    .then((list) => list.items.sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? "")));
+}
+
+export function roleLabelOf(pod: V1Pod): string | undefined {
+  return pod.metadata?.labels?.[labels.role];
+}
+
+/** The agent's HTTP port from the pod spec (the sidecar's first containerPort). */
+export function agentPortOf(pod: V1Pod): number {
+  return pod.spec?.initContainers?.find((container) => container.name === CONTAINER_AGENT)?.ports?.[0]?.containerPort ?? 8080;
+}
+
+export async function agentStatus(pod: V1Pod): Promise<AgentStatus> {
+  const url = `http://${reachableAddressOf(pod.status?.podIP ?? "")}:${agentPortOf(pod)}/v1/status`;
+  const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return (await response.json()) as AgentStatus;
+}
+
+/** mssql-sim's `GET /v1/instances/:name` summary: the ground truth of one instance. */
+export interface InstanceTruth {
+  readonly name: string;
+  readonly state: string;
+  readonly ags: readonly { name: string; role: string; writable: boolean; sequenceNumber?: string | number }[];
+}
+
+function adminPortOf(scenario: AgScenario, pod: string): number {
+  const adminPort = scenario.fixture.kubelet.pod(scenario.fixture.namespace, pod)?.container(CONTAINER_MSSQL)?.adminPort;
+  if (adminPort === undefined) throw new Error(`pod ${pod} has no running mssql container with an admin port`);
+  return adminPort;
+}
+
+async function adminGet(scenario: AgScenario, pod: string, path: string): Promise<unknown> {
+  const response = await fetch(`http://127.0.0.1:${adminPortOf(scenario, pod)}${path}`, { signal: AbortSignal.timeout(5_000) });
+  if (!response.ok) throw new Error(`mssql-sim admin ${path} on ${pod}: HTTP ${response.status}`);
+  return response.json();
+}
+
+export async function instanceTruth(scenario: AgScenario, pod: string): Promise<InstanceTruth> {
+  return (await adminGet(scenario, pod, `/v1/instances/${encodeURIComponent(pod)}`)) as InstanceTruth;
+}
+
+/** Statements mssql-sim executed on `pod` (passwords redacted), to check what the agents ran. */
+export async function statementsOn(scenario: AgScenario, pod: string): Promise<string[]> {
+  const body = (await adminGet(scenario, pod, `/v1/instances/${encodeURIComponent(pod)}/statements`)) as { statements: { text: string; error?: unknown }[] };
+  return body.statements.filter((statement) => statement.error == null).map((statement) => statement.text);
+}
+
+/** Ready endpoints of a Service, translated to addresses this process can reach. */
+export async function serviceEndpoints(scenario: AgScenario, serviceName: string): Promise<ServiceEndpoint[]> {
+  const slices = await listServiceSlices(scenario.fixture.kc.makeApiClient(DiscoveryV1Api), scenario.fixture.namespace, serviceName);
+  return endpointsFromSlices(slices).map((endpoint) => ({ ...endpoint, address: reachableAddressOf(endpoint.address) }));
+}
+
+/** The wall-clock time of the last `"event":"serving"` line across the pods' mssql logs (bootstrap's start line). */
+export function lastServingMs(scenario: AgScenario, pods: readonly string[]): number | undefined {
+  let latest: number | undefined;
+  for (const pod of pods) {
+    const logPath = scenario.fixture.kubelet.pod(scenario.fixture.namespace, pod)?.container(CONTAINER_MSSQL)?.logPath;
+    if (logPath === undefined) continue;
+    let text: string;
+    try {
+      text = readFileSync(logPath, "utf8");
+    } catch {
+      continue;
+    }
+    for (const match of text.matchAll(/^\{"ts":"([^"]+)","event":"serving"/gm)) {
+      const atMs = Date.parse(match[1] ?? "");
+      if (Number.isFinite(atMs) && (latest === undefined || atMs > latest)) latest = atMs;
+    }
+  }
+  return latest;
+}
+
+/** Resident set size (KiB) of each pod's agent process, from `ps`. */
+export function agentRssKiB(scenario: AgScenario, pods: readonly string[]): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const pod of pods) {
+    const pid = scenario.fixture.kubelet.pod(scenario.fixture.namespace, pod)?.container(CONTAINER_AGENT)?.pid;
+    if (pid === undefined) continue;
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
+      if (match !== null) sizes.set(pod, Number(match[1]));
+    } catch {
+      // The process ended between the lookup and the read.
+    }
+  }
+  return sizes;
+}
+
+export { samplePassword };
