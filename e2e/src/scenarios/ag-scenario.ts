@@ -17,17 +17,22 @@ import {
   type SQLServerAvailabilityGroupSpec,
   type SQLServerAvailabilityGroupStatus,
 } from "@sqlag/api";
+import { expect } from "chai";
 import { eventually } from "../cluster/namespaces.js";
+import { HttpMssqlAdmin } from "../faults/mssql-admin.js";
 import { reachableAddressOf } from "../kubelet/ip-allocator.js";
 import { useScopedController, type ControllerProcess } from "../support/controller-process.js";
 import { SqlagObjects } from "../support/custom-objects.js";
 import { ensureSqlagInstalled } from "../support/install.js";
 import { applyObject } from "../support/manifests.js";
 import { describePods } from "../support/pods.js";
+import { queryRows } from "../support/sql.js";
 import { applySamplePasswordSecret, compatibilityAg, samplePassword } from "../support/sqlag-fixtures.js";
 import { useSpecFixture, type SpecFixture } from "../support/spec-fixture.js";
 import { note, step } from "../support/step.js";
-import { endpointsFromSlices, listServiceSlices, type ServiceEndpoint } from "../workload/endpoints.js";
+import { EndpointSliceRecorder, endpointsFromSlices, listServiceSlices, type ServiceEndpoint } from "../workload/endpoints.js";
+import { assertInvariants, checkInvariants, gatherEvidence } from "../workload/invariants.js";
+import { KeyWriter } from "../workload/writer.js";
 
 export interface AgScenario {
   readonly fixture: SpecFixture;
@@ -245,4 +250,72 @@ export function agentRssKiB(scenario: AgScenario, pods: readonly string[]): Map<
   return sizes;
 }
 
-export { samplePassword };
+/** Creates the workload table on the primary, writes through the rw Service for a few seconds, checks invariants. */
+export interface WorkloadCheck {
+  readonly listenerName: string;
+  readonly database: string;
+  readonly primary: string;
+  /** Instances that must hold every acknowledged key besides the primary. */
+  readonly synchronousSecondaries: readonly string[];
+  /** Every instance whose writable intervals count (all pods of the AG). */
+  readonly podNames: readonly string[];
+  readonly keyPrefix: string;
+  readonly writeForMs?: number;
+}
+
+export async function writeThroughListenerAndCheckInvariants(scenario: AgScenario, check: WorkloadCheck): Promise<void> {
+  const { fixture } = scenario;
+  const { listenerName, database, primary, synchronousSecondaries, podNames } = check;
+  const writeForMs = check.writeForMs ?? 5_000;
+  const password = samplePassword();
+  await step(`create table kv in ${database} through the rw listener`, async () => {
+    const [endpoint] = await serviceEndpoints(scenario, listenerName);
+    if (endpoint === undefined) throw new Error("the rw listener has no endpoint");
+    await queryRows({ address: endpoint.address, port: endpoint.port, userName: "sa", password }, `USE [${database}]; IF OBJECT_ID('kv') IS NULL CREATE TABLE kv (k nvarchar(64) PRIMARY KEY, v nvarchar(4000))`);
+  });
+  const recorder = new EndpointSliceRecorder(fixture.kc, fixture.namespace, listenerName);
+  await recorder.start();
+  const writer = new KeyWriter({ kubeConfig: fixture.kc, namespace: fixture.namespace, serviceName: listenerName, database, userName: "sa", password, keyPrefix: `${check.keyPrefix}-${Date.now()}`, retryDelayMs: 100, writeIntervalMs: 10 });
+  writer.start();
+  await new Promise((resolve) => setTimeout(resolve, writeForMs));
+  const journal = await writer.stop();
+  const samples = await recorder.stop();
+  note(`workload: ${journal.acknowledged.length} writes acknowledged, ${journal.failures.length} failures${journal.failures[0] !== undefined ? ` (first: ${journal.failures[0].stage} ${journal.failures[0].error})` : ""}`);
+  expect(journal.acknowledged.length, "writes acknowledged through the rw Service").to.be.greaterThan(0);
+  expect(new Set(journal.acknowledged.map((write) => write.podName)), "every write went to the primary").to.deep.equal(new Set([primary]));
+  await step("invariant checker passes (one writer, no lost writes, listener on the writer)", async () => {
+    const instances = podNames.map((pod) => {
+      const adminPort = fixture.kubelet.pod(fixture.namespace, pod)?.container(CONTAINER_MSSQL)?.adminPort ?? 0;
+      return new HttpMssqlAdmin(pod, adminPort);
+    });
+    const evidence = await eventually("synchronous secondaries hold every acknowledged key", async () => {
+      const gathered = await gatherEvidence({ journal, database, instances, synchronousSecondaries, listenerSamples: samples });
+      return checkInvariants(gathered).ok ? gathered : undefined;
+    }, { timeoutMs: 15_000 }).catch(async () => gatherEvidence({ journal, database, instances, synchronousSecondaries, listenerSamples: samples }));
+    const report = checkInvariants(evidence);
+    assertInvariants(report);
+  });
+}
+
+
+/** Applies the AG and waits for phase Running with a primary; prints the time it took. */
+export async function applyAndWaitRunning(scenario: AgScenario, name: string, spec: Partial<SQLServerAvailabilityGroupSpec>): Promise<AgView> {
+  const appliedAtMs = Date.now();
+  await step(`apply AG ${name} (${(spec.replicas ?? []).map((replica) => replica.availabilityMode ?? "?").join(", ")})`, () => applyAg(scenario, agObject(scenario.fixture.namespace, name, spec)));
+  const view = await step("phase Running with a primary", () =>
+    waitForAg(scenario, name, "phase Running", (candidate) => candidate.status.phase === "Running" && candidate.status.primaryReplica !== undefined && candidate.status.initializationComplete === true, 240_000),
+  );
+  note(`applied→Running ${((Date.now() - appliedAtMs) / 1000).toFixed(1)} s, primary ${view.status.primaryReplica ?? "?"}`);
+  return view;
+}
+
+/** Runs one batch as sa on a pod's SQL Server (through its published pod IP, translated). */
+export async function sqlOnPod(pod: V1Pod, sqlText: string): Promise<unknown[][]> {
+  return queryRows({ address: reachableAddressOf(pod.status?.podIP ?? ""), port: 1433, userName: "sa", password: samplePassword() }, sqlText);
+}
+
+/** Names of the replicas in the AG as the primary's own catalog lists them (sys.availability_replicas). */
+export async function replicasOnPrimary(primary: V1Pod): Promise<string[]> {
+  const rows = await sqlOnPod(primary, "SELECT replica_server_name FROM sys.availability_replicas");
+  return rows.map((row) => String(row[0])).sort();
+}

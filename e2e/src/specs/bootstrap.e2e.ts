@@ -11,12 +11,7 @@ import { agNames, type AvailabilityMode } from "@sqlag/api";
 import { eventually } from "../cluster/namespaces.js";
 import { kubectl } from "../support/kubectl.js";
 import { conditionOf } from "../support/custom-objects.js";
-import { queryRows } from "../support/sql.js";
 import { note, reportSpecWallTime, step } from "../support/step.js";
-import { EndpointSliceRecorder } from "../workload/endpoints.js";
-import { assertInvariants, checkInvariants, gatherEvidence } from "../workload/invariants.js";
-import { KeyWriter } from "../workload/writer.js";
-import { HttpMssqlAdmin } from "../faults/mssql-admin.js";
 import { reachableAddressOf } from "../kubelet/ip-allocator.js";
 import {
   agentRssKiB,
@@ -28,11 +23,11 @@ import {
   podsOf,
   readAg,
   roleLabelOf,
-  samplePassword,
   serviceEndpoints,
   topologyReplicas,
   useAgScenario,
   waitForAg,
+  writeThroughListenerAndCheckInvariants,
   type AgScenario,
   type AgTopology,
 } from "../scenarios/ag-scenario.js";
@@ -156,43 +151,10 @@ async function bootstrapAndVerify(scenario: AgScenario, topology: TopologyCase):
     if (topology.failoverReady === "False") expect(condition?.message ?? "", "the message says how to fix it").to.match(/synchronous|witness|ConfigurationOnly/i);
   });
 
-  await writeThroughListenerAndCheckInvariants(scenario, primary, replicas.flatMap((replica, ordinal) => (replica.availabilityMode === "SynchronousCommit" && podNames[ordinal] !== primary ? [podNames[ordinal] ?? ""] : [])), podNames);
+  await writeThroughListenerAndCheckInvariants(scenario, { listenerName, database, primary, synchronousSecondaries: replicas.flatMap((replica, ordinal) => (replica.availabilityMode === "SynchronousCommit" && podNames[ordinal] !== primary ? [podNames[ordinal] ?? ""] : [])), podNames, keyPrefix: "bootstrap" });
 
   const rss = agentRssKiB(scenario, podNames);
   note(`agent RSS: ${[...rss].map(([pod, kib]) => `${pod} ${(kib / 1024).toFixed(1)} MiB`).join(", ")}`);
-}
-
-/** Creates the workload table on the primary, writes through the rw Service for a few seconds, checks invariants. */
-export async function writeThroughListenerAndCheckInvariants(scenario: AgScenario, primary: string, synchronousSecondaries: readonly string[], podNames: readonly string[], writeForMs = 5_000): Promise<void> {
-  const { fixture } = scenario;
-  const password = samplePassword();
-  await step(`create table kv in ${database} through the rw listener`, async () => {
-    const [endpoint] = await serviceEndpoints(scenario, listenerName);
-    if (endpoint === undefined) throw new Error("the rw listener has no endpoint");
-    await queryRows({ address: endpoint.address, port: endpoint.port, userName: "sa", password }, `USE [${database}]; IF OBJECT_ID('kv') IS NULL CREATE TABLE kv (k nvarchar(64) PRIMARY KEY, v nvarchar(4000))`);
-  });
-  const recorder = new EndpointSliceRecorder(fixture.kc, fixture.namespace, listenerName);
-  await recorder.start();
-  const writer = new KeyWriter({ kubeConfig: fixture.kc, namespace: fixture.namespace, serviceName: listenerName, database, userName: "sa", password, keyPrefix: `bootstrap-${Date.now()}`, retryDelayMs: 100, writeIntervalMs: 10 });
-  writer.start();
-  await new Promise((resolve) => setTimeout(resolve, writeForMs));
-  const journal = await writer.stop();
-  const samples = await recorder.stop();
-  note(`workload: ${journal.acknowledged.length} writes acknowledged, ${journal.failures.length} failures${journal.failures[0] !== undefined ? ` (first: ${journal.failures[0].stage} ${journal.failures[0].error})` : ""}`);
-  expect(journal.acknowledged.length, "writes acknowledged through the rw Service").to.be.greaterThan(0);
-  expect(new Set(journal.acknowledged.map((write) => write.podName)), "every write went to the primary").to.deep.equal(new Set([primary]));
-  await step("invariant checker passes (one writer, no lost writes, listener on the writer)", async () => {
-    const instances = podNames.map((pod) => {
-      const adminPort = fixture.kubelet.pod(fixture.namespace, pod)?.container("mssql")?.adminPort ?? 0;
-      return new HttpMssqlAdmin(pod, adminPort);
-    });
-    const evidence = await eventually("synchronous secondaries hold every acknowledged key", async () => {
-      const gathered = await gatherEvidence({ journal, database, instances, synchronousSecondaries, listenerSamples: samples });
-      return checkInvariants(gathered).ok ? gathered : undefined;
-    }, { timeoutMs: 15_000 }).catch(async () => gatherEvidence({ journal, database, instances, synchronousSecondaries, listenerSamples: samples }));
-    const report = checkInvariants(evidence);
-    assertInvariants(report);
-  });
 }
 
 describe("bootstrap: the agents form the AG on the test cluster", function () {
