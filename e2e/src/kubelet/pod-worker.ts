@@ -225,7 +225,9 @@ export class PodWorker {
         dirs.set(volume.name, await materializeVolume(this.pod, volume, { podDir: this.instanceDir, pvcRoot: this.host.workDir }, this.volumeSources()));
       }
       this.apiProxyHandle ??= await this.host.createApiProxy(this.pod);
-      const token = await this.host.requestToken(this.pod, undefined, 3600);
+      // 3607 s is the kubelet's own request: the apiserver (service-account-extend-token-expiration, on by
+      // default) extends exactly that to a year, so long benchmarks never see the token expire.
+      const token = await this.host.requestToken(this.pod, undefined, 3607);
       this.kubeconfigPath = path.join(this.instanceDir, "kubeconfig");
       writeFileSync(this.kubeconfigPath, this.kubeconfigYaml(this.apiProxyHandle.url, token), { mode: 0o600 });
       this.volumeDirs = dirs;

@@ -286,6 +286,9 @@ describe("fake kubelet @smoke", function () {
     const podKubeConfig = new KubeConfig();
     podKubeConfig.loadFromFile(handle?.kubeconfigPath ?? "");
     expect(podKubeConfig.getCurrentUser()?.name).to.equal(`system:serviceaccount:${namespace}:reader`);
+    // The kubelet's 3607 s request is extended by the apiserver, so long runs never see the token expire.
+    const claims = JSON.parse(Buffer.from((podKubeConfig.getCurrentUser()?.token ?? "").split(".")[1] ?? "", "base64url").toString()) as { exp: number; iat: number };
+    expect(claims.exp - claims.iat, "token lifetime in seconds").to.be.greaterThan(86_400);
     const asPod = podKubeConfig.makeApiClient(CoreV1Api);
     expect((await asPod.listNamespacedPod({ namespace })).items.length).to.be.greaterThan(0);
     let denied: number | undefined;
