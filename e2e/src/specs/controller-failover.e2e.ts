@@ -70,12 +70,14 @@ describe("controller failover between two replicas @disruptive", function () {
       }, { timeoutMs: 120_000 }),
     );
     note(`first leader: ${first}`);
-    await step("leadership stays with one replica over several retry periods", async () => {
+    await step("leadership stays with one replica over several retry periods (Lease and sqlag_controller_is_leader agree)", async () => {
       for (let i = 0; i < 4; i++) {
         await new Promise((resolve) => setTimeout(resolve, timing.retryPeriodSeconds * 1000));
         expect(await holder()).to.equal(first);
         for (const replica of replicas) replica.child.assertRunning();
       }
+      const leaderGauges = await Promise.all(replicas.map(async (replica) => [replica.identity, await replica.metric("sqlag_controller_is_leader")] as const));
+      expect(Object.fromEntries(leaderGauges)).to.deep.equal({ "controller-a": first === "controller-a" ? 1 : 0, "controller-b": first === "controller-b" ? 1 : 0 });
     });
 
     await step("the leader reconciles CR mssql-ag into its StatefulSet", async () => {
@@ -86,6 +88,7 @@ describe("controller failover between two replicas @disruptive", function () {
     const leader = byIdentity(first);
     const standby = replicas.find((replica) => replica !== leader);
     if (standby === undefined) throw new Error("no standby");
+    expect(await standby.metric("sqlag_controller_reconcile_total") ?? 0, "the standby reconciles nothing while it does not lead").to.equal(0);
     const transitionsBefore = (await readLease())?.spec?.leaseTransitions ?? 0;
     const killedAtMs = performance.now();
     await step(`kill the leader ${leader.identity} (SIGKILL, no Lease release)`, () => leader.kill());
@@ -97,6 +100,9 @@ describe("controller failover between two replicas @disruptive", function () {
     expect(takeoverMs, "take-over within leaseDuration + margin").to.be.at.most(takeoverBoundMs);
     expect((await readLease())?.spec?.leaseTransitions ?? 0).to.be.greaterThan(transitionsBefore);
 
+    await step(`${standby.identity} reports sqlag_controller_is_leader 1`, () =>
+      eventually("is_leader gauge of the new leader", async () => ((await standby.metric("sqlag_controller_is_leader")) === 1 ? true : undefined), { timeoutMs: 30_000 }),
+    );
     await step("the new leader reconciles a CR applied after the crash", async () => {
       await applyObject(fixture.kc, compatibilityAg(fixture.namespace, "second-ag"));
       await waitForStatefulSet(fixture.kc, fixture.namespace, "second-ag");

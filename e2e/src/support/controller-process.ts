@@ -47,6 +47,21 @@ export interface ControllerProcess {
   /** A crash: SIGKILL to the process group, no Lease release. */
   kill(): Promise<void>;
   readyz(): Promise<number>;
+  /** Samples of one metric from /metrics (`name{labels} value` lines), summed; undefined when unreachable or absent. */
+  metric(name: string): Promise<number | undefined>;
+}
+
+/** Sums every sample of `name` in a Prometheus text exposition (labels ignored). */
+export function sumMetric(exposition: string, name: string): number | undefined {
+  let total: number | undefined;
+  for (const line of exposition.split("\n")) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== " " && rest[0] !== "{") continue;
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (Number.isFinite(value)) total = (total ?? 0) + value;
+  }
+  return total;
 }
 
 /** Mints a token for the installed controller ServiceAccount and writes a kubeconfig for it. */
@@ -104,6 +119,14 @@ export async function startControllerProcess(options: ControllerProcessOptions):
         if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
       }
       await child.stop(1_000);
+    },
+    metric: async (name) => {
+      try {
+        const response = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(3_000) });
+        return sumMetric(await response.text(), name);
+      } catch {
+        return undefined;
+      }
     },
     readyz: async () => {
       try {
