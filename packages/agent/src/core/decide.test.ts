@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { annotations } from "@sqlag/api";
 import { decide } from "./decide.js";
 import { ME, NOW_MS, mem, obs, report, testConfig, type ObservationBuilder } from "./testing/observation-builder.js";
 import { REASON_CODES, type Action, type ActionKind, type AgentMemory, type DecideResult, type ReasonCode } from "./types.js";
@@ -332,6 +333,19 @@ const groups: Record<string, DecideCase[]> = {
       given: obs().leaseExpired().failsafeAckedAgoMs(3000),
       reason: "failsafe_promise_active",
       actions: [],
+    },
+    {
+      name: "secondary that acked a failsafe heartbeat still waits when the Lease is free but not annotated fenced",
+      given: obs().leaseFree().failsafeAckedAgoMs(3000),
+      reason: "failsafe_promise_active",
+      actions: [],
+    },
+    {
+      // Found by the SQL-crash scenario: the holder's crash release must not be delayed by a recent ack.
+      name: "secondary that acked a failsafe heartbeat claims at once once the holder released the Lease annotated fenced",
+      given: obs().leaseFree({ [annotations.fenced]: "true" }).failsafeAckedAgoMs(3000),
+      reason: "claiming_expired_lease",
+      actions: ["claimLease"],
     },
     {
       name: "configuration commit stuck past 60 s: stop renewing, OFFLINE",

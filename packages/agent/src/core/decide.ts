@@ -804,7 +804,11 @@ function contend(ctx: Context, memory: AgentMemory, ag: LocalAgView, labels: Act
     return outcome(ag.role === "RESOLVING" ? "resolving_no_holder" : "automatic_failover_disabled", labels, next);
   }
   if (obs.self.terminating) return outcome("terminating", labels, next);
-  if (obs.lastFailsafeAckAtMs !== undefined && nowMs < obs.lastFailsafeAckAtMs + config.timing.leaseDurationMs) {
+  // The promise protects a holder that may keep its SQL lease alive on failsafe authority. Acks are only given to
+  // the holder this agent sees, so a free Lease annotated fenced seen after the ack is that holder's own release,
+  // which it makes only once it cannot write: the promise has nothing left to protect (scenario: SQL crash).
+  const promiseEndedByFencedRelease = lease.kind === "free" && lease.fenced;
+  if (!promiseEndedByFencedRelease && obs.lastFailsafeAckAtMs !== undefined && nowMs < obs.lastFailsafeAckAtMs + config.timing.leaseDurationMs) {
     return outcome("failsafe_promise_active", labels, next, { detail: "acknowledged a failsafe heartbeat; not claiming until the promise ends" });
   }
   if (memory.contentionBackOffUntilMs !== undefined && nowMs < memory.contentionBackOffUntilMs) {

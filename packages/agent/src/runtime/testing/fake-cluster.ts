@@ -150,6 +150,19 @@ export class FakeCluster {
     if (pod?.metadata !== undefined) pod.metadata.deletionTimestamp = this.clock.wallNow();
   }
 
+  /**
+   * The StatefulSet controller re-creates a deleted pod: same name and IP (the harness keeps addresses), labels
+   * from the template only (no role label), no deletionTimestamp.
+   */
+  replacePod(name: string): void {
+    const pod = this.podObjects.get(name);
+    if (pod?.metadata === undefined) throw new Error(`fake cluster: pod ${name} not found`);
+    this.podObjects.set(name, {
+      ...pod,
+      metadata: { name, namespace: this.namespace, labels: { ...selectorLabels(KIND_LABEL_AG, this.clusterName) } },
+    });
+  }
+
   /** Sets (string) or removes (null) an annotation on the CR, e.g. `sqlag.io/switchover-to`. */
   annotateCr(key: string, value: string | null): void {
     const current = { ...(this.crObject.metadata.annotations ?? {}) };
@@ -162,6 +175,21 @@ export class FakeCluster {
   updateSpec(edit: (spec: SQLServerAvailabilityGroup["spec"]) => void): void {
     edit(this.crObject.spec);
     this.crObject.metadata.generation = (this.crObject.metadata.generation ?? 1) + 1;
+  }
+
+  /**
+   * `kubectl delete` of the CR followed by a re-apply of the same spec over retained volumes: a new object (new
+   * uid, generation 1, no status, no annotations) and a new empty Lease (the old one was owned by the CR and
+   * garbage-collected; the controller creates it again). Pods and the `<ag>-hadr` Secret are kept here: the
+   * scenario restarts the agents itself, and the Secret's passwords are what the retained instances know.
+   */
+  recreateCr(): void {
+    const fresh = copy(this.crObject);
+    delete fresh.status;
+    fresh.metadata = { ...fresh.metadata, uid: randomBytes(16).toString("hex"), generation: 1, annotations: {} };
+    this.crObject = fresh;
+    this.leaseStore.delete(this.namespace, this.leaseName);
+    this.leaseStore.put({ metadata: { name: this.leaseName, namespace: this.namespace }, spec: { holderIdentity: "", leaseTransitions: 0 } });
   }
 
   /** From now on `pod`'s port cannot reach the API server. */

@@ -5,11 +5,11 @@
  * on one `FakeCluster`. Endpoint host names (`<pod>.<ag>-hl.<ns>.svc.<domain>`) resolve to the instances
  * through the simulator's host map.
  */
-import type { Server } from "node:http";
+import { request as httpRequest, type Server } from "node:http";
 import { createServer } from "node:net";
 import { Writable } from "node:stream";
 import winston from "winston";
-import { hadrSecretKeys, type SQLServerAvailabilityGroup } from "@sqlag/api";
+import { agentPaths, hadrSecretKeys, type PreStopResponse, type SQLServerAvailabilityGroup } from "@sqlag/api";
 import { systemClock } from "@sqlag/kube";
 import { SimCluster } from "@sqlag/mssql-sim/cluster";
 import type { SimTimings } from "@sqlag/mssql-sim/engine/timings";
@@ -58,6 +58,8 @@ export interface HarnessAgent {
   diagnostics: DiagnosticsMonitor;
   server: Server;
   logs: string[];
+  /** False once `stopAgent` ran (the agent process is gone; its HTTP port refuses). */
+  running: boolean;
 }
 
 export interface SimHarnessOptions {
@@ -231,7 +233,60 @@ export class SimHarness {
     const server = await listen(createAgentApp(loop, metrics), this.httpPort, config.httpBindAddress);
     diagnostics.start();
     loop.start();
-    return { pod, ip: config.podIp ?? "", loop, diagnostics, server, logs };
+    return { pod, ip: config.podIp ?? "", loop, diagnostics, server, logs, running: true };
+  }
+
+  private async shutdownAgent(a: HarnessAgent): Promise<void> {
+    a.running = false;
+    // Peers keep HTTP connections alive; close() alone would wait for them.
+    const closed = new Promise<void>((resolve) => a.server.close(() => resolve()));
+    a.server.closeAllConnections();
+    await Promise.all([a.loop.stop(), a.diagnostics.stop(), closed]);
+  }
+
+  /**
+   * The agent process dies (container crash, node loss, SIGKILL): its loop, health monitor and HTTP API stop
+   * without releasing the Lease or touching SQL. The SQL instance is left as it is.
+   */
+  async stopAgent(pod: string): Promise<void> {
+    const agent = this.agent(pod);
+    if (agent.running) await this.shutdownAgent(agent);
+  }
+
+  /** A fresh agent process for `pod` (new memory, new monotonic start), as the kubelet restarts a container. */
+  async restartAgent(pod: string): Promise<HarnessAgent> {
+    await this.stopAgent(pod);
+    const index = this.agents.findIndex((a) => a.pod === pod);
+    const ordinal = this.agents[index] !== undefined ? this.ips.indexOf(this.agents[index].ip) : -1;
+    if (ordinal < 0) throw new Error(`no agent slot for ${pod}`);
+    const fresh = await this.startAgent(ordinal);
+    const logs = this.agents[index]!.logs;
+    // Keep the earlier incarnation's log lines in front, for a failed test's output.
+    fresh.logs.unshift(...logs.slice(-200), `---- ${pod} agent restarted`);
+    this.agents[index] = fresh;
+    return fresh;
+  }
+
+  /** The kubelet's preStop hook: GET /v1/prestop on the pod's own agent, from the pod's own address. */
+  preStop(pod: string, timeoutMs = 60_000): Promise<PreStopResponse> {
+    const agent = this.agent(pod);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        { host: agent.ip, port: this.httpPort, path: agentPaths.preStop, method: "GET", localAddress: agent.ip, timeout: timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            const body = Buffer.concat(chunks).toString("utf8");
+            if (res.statusCode !== 200) reject(new Error(`preStop answered ${res.statusCode}: ${body}`));
+            else resolve(JSON.parse(body) as PreStopResponse);
+          });
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error("preStop timed out")));
+      req.on("error", reject);
+      req.end();
+    });
   }
 
   /** Drops `pod`'s agent-to-agent HTTP traffic (both directions) until `restorePeerTraffic`. */
@@ -281,14 +336,7 @@ export class SimHarness {
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled(
-      this.agents.map(async (a) => {
-        // Peers keep HTTP connections alive; close() alone would wait for them.
-        const closed = new Promise<void>((resolve) => a.server.close(() => resolve()));
-        a.server.closeAllConnections();
-        await Promise.all([a.loop.stop(), a.diagnostics.stop(), closed]);
-      }),
-    );
+    await Promise.allSettled(this.agents.filter((a) => a.running).map((a) => this.shutdownAgent(a)));
     await this.sim.close();
   }
 }
