@@ -1,9 +1,9 @@
 /**
- * The image map the sqlag specs run with: the fake kubelet's defaults, except that the SQL Server image also
- * offers TLS (`--tls-self-signed`). Real SQL Server always negotiates encryption with a self-generated
- * certificate, and the controller renders the agent with SQLAG_SQL_ENCRYPT=true, so an mssql-sim without TLS
- * makes every agent connection fail ("Server did not negotiate encryption"). Remove this override once the
- * kubelet's default mssql runtime passes the flag itself.
+ * The image map the sqlag specs (and the playground) run with: the fake kubelet's defaults, with the SQL Server
+ * image guaranteed to offer TLS (`--tls-self-signed`). Real SQL Server always negotiates encryption with a
+ * self-generated certificate and the controller renders the agent with SQLAG_SQL_ENCRYPT=true, so an mssql-sim
+ * without TLS fails every agent connection ("Server did not negotiate encryption"). The kubelet's default runtime
+ * passes the flag itself since 7bbf3fe; the wrapper adds it only when missing, so it is a no-op today.
  */
 import { defaultImageRuntimes, type ContainerRuntime, type ImageRuntimeMap } from "../kubelet/runtime.js";
 import { repoRoot } from "./manifests.js";
