@@ -139,11 +139,15 @@ describe("PodWorker (real processes, fake API)", function () {
   });
 
   it("restarts a container whose liveness probe fails and counts the restart", async () => {
-    const pod = podOf({ containers: [echo("app", { livenessProbe: { httpGet: { path: "/healthz", port: 18080 }, periodSeconds: 1, failureThreshold: 2 } })] });
+    // The startup probe keeps liveness from judging a server that is still starting on a loaded machine.
+    const healthz = { httpGet: { path: "/healthz", port: 18080 }, periodSeconds: 1, timeoutSeconds: 5 };
+    const pod = podOf({ containers: [echo("app", { startupProbe: { ...healthz, failureThreshold: 120 }, livenessProbe: { ...healthz, failureThreshold: 2 } })] });
     worker = new PodWorker(pod, nextPodIp(), "198.19.0.1", host);
-    await runUntil(worker, "container listening", () => answers(`http://${worker?.podIp ?? ""}:18080/healthz`));
+    await runUntil(worker, "container started", () => host.status?.containerStatuses?.[0]?.started === true);
+    const before = host.status?.containerStatuses?.[0]?.restartCount ?? 0;
     await fetchText(`http://${worker.podIp}:18080/fail-liveness`);
-    await runUntil(worker, "restart after liveness failure", () => host.status?.containerStatuses?.[0]?.restartCount === 1 && host.status.containerStatuses[0].state?.running != null);
+    await runUntil(worker, "restart after liveness failure", () => (host.status?.containerStatuses?.[0]?.restartCount ?? 0) > before && host.status?.containerStatuses?.[0]?.state?.running != null);
+    expect(host.status?.containerStatuses?.[0]?.restartCount).to.equal(before + 1);
     expect(host.events.some((event) => event.reason === "Unhealthy" && event.message.startsWith("Liveness probe failed"))).to.equal(true);
     expect(host.status?.containerStatuses?.[0]?.lastState?.terminated).to.not.equal(undefined);
   });
