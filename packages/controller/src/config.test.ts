@@ -16,6 +16,7 @@ describe("loadControllerConfig", () => {
         timing: { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
       },
       httpPort: 8080,
+      httpBindAddress: "0.0.0.0",
       logLevel: "info",
       resyncPeriodMs: 300_000,
       workers: 4,
@@ -25,6 +26,8 @@ describe("loadControllerConfig", () => {
   });
 
   const valid: { name: string; env: Record<string, string>; check: (c: ReturnType<typeof loadControllerConfig>) => unknown; expected: unknown }[] = [
+    { name: "the test harness pod address wins over SQLAG_HTTP_HOST", env: { SQLAG_POD_NAME: "p", SQLAG_HTTP_HOST: "10.0.0.1", SQLAG_FAKE_POD_IP: "127.0.3.4" }, check: (r) => r.ok && r.config.httpBindAddress, expected: "127.0.3.4" },
+    { name: "SQLAG_HTTP_HOST sets the bind address", env: { SQLAG_POD_NAME: "p", SQLAG_HTTP_HOST: "10.0.0.1" }, check: (r) => r.ok && r.config.httpBindAddress, expected: "10.0.0.1" },
     { name: "POD_NAME is accepted as identity", env: { POD_NAME: "p" }, check: (r) => r.ok && r.config.identity, expected: "p" },
     { name: "a namespace list is split, trimmed and de-duplicated", env: { SQLAG_POD_NAME: "p", SQLAG_WATCH_NAMESPACES: "db, apps,db" }, check: (r) => r.ok && r.config.watchNamespaces, expected: ["db", "apps"] },
     { name: "* watches all namespaces", env: { SQLAG_POD_NAME: "p", SQLAG_WATCH_NAMESPACES: "*" }, check: (r) => r.ok && r.config.watchNamespaces, expected: undefined },

@@ -18,6 +18,11 @@ export interface ControllerConfig {
     timing: LeaderElectionTiming;
   };
   httpPort: number;
+  /**
+   * Address of the HTTP server: 0.0.0.0, SQLAG_HTTP_HOST, or — test harness only — SQLAG_FAKE_POD_IP, because
+   * the fake kubelet runs every pod in one network namespace where two replicas cannot both bind 0.0.0.0.
+   */
+  httpBindAddress: string;
   logLevel: LogLevel;
   /** Every CR is reconciled again after this long even without a change. */
   resyncPeriodMs: number;
@@ -110,6 +115,7 @@ export function loadControllerConfig(env: Env): ConfigResult {
     watchNamespaces,
     leaderElection: { enabled: leaderElectionEnabled, namespace, leaseName, timing },
     httpPort: read.integer("SQLAG_HTTP_PORT", 8080, 1, 65535),
+    httpBindAddress: read.string("SQLAG_FAKE_POD_IP", "") || read.string("SQLAG_HTTP_HOST", "") || "0.0.0.0",
     logLevel,
     resyncPeriodMs: read.integer("SQLAG_RESYNC_SECONDS", 300, 10, 86_400) * 1000,
     workers: read.integer("SQLAG_WORKERS", 4, 1, 64),

@@ -186,7 +186,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     },
     registry,
   );
-  const server = await listen(app, config.httpPort);
+  const server = await listen(app, config.httpPort, config.httpBindAddress);
   logger.info("Controller started", { httpPort: config.httpPort, watchNamespaces: config.watchNamespaces ?? "all", workers: config.workers });
 
   const stop = new AbortController();
