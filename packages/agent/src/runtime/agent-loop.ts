@@ -192,11 +192,13 @@ export class AgentLoop implements AgentHttpHandlers {
     this.cycleCount += 1;
     const observation = await this.observe();
     const nowMs = clock.nowMs();
+    const previousReason = this.memory.lastReason;
     const { decision, memory } = (this.deps.decide ?? decide)(observation, this.memory, config, nowMs);
     this.memory = memory;
     this.lastDecision = decision;
     this.lastObservation = observation;
     await this.execute(decision);
+    this.announceRefusal(previousReason, observation, decision);
     this.publish(observation, decision);
     metrics.cycles.inc({ reason: decision.reason });
     logger.info(decision.report.detail ?? decision.reason, {
@@ -602,6 +604,14 @@ export class AgentLoop implements AgentHttpHandlers {
         });
       }
     }
+  }
+
+  /** A user's switchover request that cannot be carried out gets a Warning Event once, with the reason. */
+  private announceRefusal(previousReason: string | undefined, observation: Observation, decision: Decision): void {
+    if (decision.reason === previousReason) return;
+    if (decision.reason !== "switchover_target_not_synchronized" && decision.reason !== "switchover_no_eligible_target") return;
+    const target = observation.cr?.switchoverTo ?? "";
+    this.event("Warning", "SwitchoverRefused", `Switchover to ${target} refused (${decision.reason}): ${decision.report.detail ?? "no eligible target"}.`);
   }
 
   private answerPreStop(decision: Decision): void {
