@@ -142,6 +142,21 @@ describe("status builders", () => {
     });
   }
 
+  it("a replica removed from the spec but still an AG member stays listed until REMOVE REPLICA (its pod must not go first)", () => {
+    const observation = primaryObservation((b) =>
+      b.spec((s) => {
+        s.replicas = s.replicas.slice(0, 2);
+      }),
+    );
+    const status = build({ observation })!;
+    // The leaving replica's mode is the AG catalog's (the spec no longer has it).
+    expect(status.replicaStatuses?.map((r) => [r.name, r.pod])).to.deep.equal([
+      ["a", "ag1-0"],
+      ["b", "ag1-1"],
+      ["ag1-2", "ag1-2"],
+    ]);
+  });
+
   it("a replica whose recovery ladder gave up raises ReplicaRecoveryFailed with the pod name and what to check", () => {
     const stuck = { ...peerStatus("ag1-1", "RESOLVING"), stuckKind: "resolving" as const, stuckSince: "2026-01-01T00:00:00.000Z", stuckGaveUp: true };
     const status = build({ peers: new Map([["ag1-1", stuck], ["ag1-2", peerStatus("ag1-2", "SECONDARY", "SYNCHRONIZING")]]) })!;

@@ -105,6 +105,15 @@ export function buildCrStatus(input: CrStatusInput): SQLServerAvailabilityGroupS
     }
     return status;
   });
+  // Replicas removed from the spec stay listed while they are still AG members (until this holder has run
+  // REMOVE REPLICA): the controller keeps their pods until then, so a replica leaves the AG before its pod goes.
+  const specPods = new Set(spec.replicas.map((replica) => `${input.clusterName}-${replica.index}`.toLowerCase()));
+  for (const member of ag?.replicas ?? []) {
+    if (specPods.has(member.name.toLowerCase())) continue;
+    const leaving: ReplicaStatus = { name: member.name, pod: member.name, role: member.role, availabilityMode: member.availabilityMode };
+    if (member.connected !== undefined) leaving.connected = member.connected;
+    replicaStatuses.push(leaving);
+  }
 
   const databases: DatabaseStatus[] = spec.databases.map((db) => {
     const replicas = spec.replicas

@@ -143,6 +143,22 @@ describe("ControllerRuntime", () => {
     await running;
   });
 
+  it("reconciles an AG again when the pods its status lists change (a replica left the AG), not on other status churn", async () => {
+    const h = await harness();
+    const workers = h.runtime.runWorkers(h.stop.signal);
+    const member = (pod: string) => ({ name: pod, pod, role: "SECONDARY" as const, availabilityMode: "SynchronousCommit" as const });
+    h.ags.add({ ...ag("one", 2), status: { replicaStatuses: [member("one-0"), member("one-1"), member("one-2")] } });
+    await settle();
+    h.ags.update({ ...ag("one", 2), status: { phase: "Running", replicaStatuses: [member("one-0"), member("one-1"), member("one-2")] } });
+    await settle();
+    expect(h.observed, "same members: no reconcile").to.have.length(1);
+    h.ags.update({ ...ag("one", 2), status: { phase: "Running", replicaStatuses: [member("one-0"), member("one-1")] } });
+    await settle();
+    expect(h.observed, "a member left: reconcile").to.have.length(2);
+    h.stop.abort();
+    await workers;
+  });
+
   it("retries a failing CR with backoff until the Secret appears", async () => {
     const h = await harness({ client: new FakeClusterClient() });
     const running = h.runtime.runWorkers(h.stop.signal);

@@ -46,7 +46,8 @@ export function parseQueueKey(key: string): { kind: ReconcileKind; namespace: st
 
 export class ControllerRuntime {
   private readonly options: ControllerRuntimeOptions;
-  private readonly seenGenerations = new Map<string, number | undefined>();
+  /** Per CR: its generation and, for an AG, the pods its status lists (membership gates the StatefulSet size). */
+  private readonly seenGenerations = new Map<string, string>();
 
   constructor(options: ControllerRuntimeOptions) {
     this.options = options;
@@ -184,7 +185,7 @@ export class ControllerRuntime {
   private watchCustomResources(informer: SupervisedInformer<AgObject> | SupervisedInformer<InstanceObject>, kind: ReconcileKind): void {
     const enqueue = (obj: AgObject | InstanceObject, onlyOnGenerationChange: boolean): void => {
       const key = queueKey(kind, obj.metadata.namespace, obj.metadata.name);
-      const generation = obj.metadata.generation;
+      const generation = reconcileTrigger(obj);
       const seen = this.seenGenerations.has(key);
       if (onlyOnGenerationChange && seen && this.seenGenerations.get(key) === generation && obj.metadata.deletionTimestamp === undefined) return;
       this.seenGenerations.set(key, generation);
@@ -228,4 +229,14 @@ function findIn<T extends KubernetesObject>(informers: SupervisedInformer<T>[], 
 function describeError(e: unknown): { name: string; message: string; stack?: string } {
   if (e instanceof Error) return { name: e.name, message: e.message, ...(e.stack !== undefined ? { stack: e.stack } : {}) };
   return { name: "unknown", message: String(e) };
+}
+
+/**
+ * What must change for a CR update to need a reconcile: the generation (spec), and for an AG the set of pods its
+ * status lists — when the lease holder removed a replica from the AG, the StatefulSet may shrink (see
+ * agStatefulSetReplicaCount). Other status churn (timestamps, sync states) does not enqueue.
+ */
+export function reconcileTrigger(obj: { metadata: { generation?: number }; status?: unknown }): string {
+  const statuses = (obj.status as { replicaStatuses?: readonly { pod?: string }[] } | undefined)?.replicaStatuses ?? [];
+  return `${obj.metadata.generation ?? ""}|${statuses.map((status) => status.pod ?? "").sort().join(",")}`;
 }

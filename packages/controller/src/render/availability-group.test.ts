@@ -2,7 +2,7 @@ import { expect } from "chai";
 import type { KubernetesObject, V1ConfigMap, V1Container, V1Lease, V1PodDisruptionBudget, V1Role, V1RoleBinding, V1Secret, V1Service, V1StatefulSet } from "@kubernetes/client-node";
 import { AGENT_HTTP_PORT, agentEnv, agentPaths, annotations, API_GROUP_VERSION, KIND_AVAILABILITY_GROUP, labels } from "@sqlag/api";
 import type { SQLServerAvailabilityGroup, SQLServerAvailabilityGroupSpec } from "@sqlag/api";
-import { renderAvailabilityGroup } from "./availability-group.js";
+import { agStatefulSetReplicaCount, renderAvailabilityGroup } from "./availability-group.js";
 import { mssqlConfHash } from "./mssql-conf.js";
 import { MSSQL_CONF_DIR } from "./pod-parts.js";
 import type { RenderContext } from "./types.js";
@@ -102,6 +102,25 @@ describe("renderAvailabilityGroup", () => {
         ]);
       }
     });
+  });
+
+  describe("StatefulSet size during scale down", () => {
+    const member = (pod: string) => ({ name: pod, pod, role: "SECONDARY" as const, availabilityMode: "AsynchronousCommit" as const });
+    const cases: { name: string; statusPods: string[]; expected: number }[] = [
+      { name: "no status yet: one pod per spec replica", statusPods: [], expected: 3 },
+      { name: "status lists only spec replicas", statusPods: ["mssql-ag-0", "mssql-ag-1", "mssql-ag-2"], expected: 3 },
+      { name: "replicas 3 and 4 still in the AG: their pods stay", statusPods: ["mssql-ag-0", "mssql-ag-1", "mssql-ag-2", "mssql-ag-3", "mssql-ag-4"], expected: 5 },
+      { name: "replica 4 still in the AG after 3 left: pods up to ordinal 4 stay", statusPods: ["mssql-ag-0", "mssql-ag-1", "mssql-ag-2", "mssql-ag-4"], expected: 5 },
+      { name: "pods of another CR are ignored", statusPods: ["other-7"], expected: 3 },
+    ];
+    for (const testCase of cases) {
+      it(testCase.name, () => {
+        const cr = { ...compatibilityAg(), status: { replicaStatuses: testCase.statusPods.map(member) } };
+        expect(agStatefulSetReplicaCount(cr)).to.equal(testCase.expected);
+        const statefulSet = find<V1StatefulSet>(renderAvailabilityGroup(cr, counterContext()).applied, "StatefulSet", "mssql-ag");
+        expect(statefulSet.spec?.replicas).to.equal(testCase.expected);
+      });
+    }
   });
 
   describe("Services", () => {

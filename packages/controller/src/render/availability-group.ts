@@ -23,6 +23,7 @@ import {
   KIND_LABEL_AG,
   labels,
   MSSQL_CONF_KEY,
+  ordinalOfPod,
   MSSQL_DATA_PATH,
   roleLabelValues,
   selectorLabels,
@@ -86,7 +87,7 @@ export function renderAvailabilityGroup(cr: SQLServerAvailabilityGroup, ctx: Ren
     renderHeadlessService(owner, spec),
     renderRwListener(owner, spec),
     ...(spec.readOnlyListener !== undefined ? [renderReadOnlyListener(owner, spec.readOnlyListener)] : []),
-    renderAgStatefulSet(owner, spec, mssqlConf),
+    renderAgStatefulSet(owner, spec, mssqlConf, agStatefulSetReplicaCount(cr)),
     renderPodDisruptionBudget(owner),
   ];
   return { applied, createIfMissing: [renderHadrSecret(owner, ctx), renderLease(owner, spec)] };
@@ -197,7 +198,22 @@ function agAgentEnv(cr: string, spec: ResolvedAgSpec) {
   ];
 }
 
-function renderAgStatefulSet(owner: OwnerIdentity, spec: ResolvedAgSpec, mssqlConf: string): V1StatefulSet {
+/**
+ * Pods the StatefulSet keeps: one per spec replica, plus every higher ordinal the AG still has as a member
+ * (the lease holder lists those in status.replicaStatuses until it ran REMOVE REPLICA for them). A replica
+ * removed from the spec therefore leaves the AG before its pod is deleted (ARCHITECTURE §4.6 scale down); a
+ * pod deleted first would leave a disconnected replica that synchronous commits may still wait for.
+ */
+export function agStatefulSetReplicaCount(cr: Pick<SQLServerAvailabilityGroup, "metadata" | "spec" | "status">): number {
+  let count = cr.spec.replicas.length;
+  for (const replicaStatus of cr.status?.replicaStatuses ?? []) {
+    const ordinal = ordinalOfPod(cr.metadata.name, replicaStatus.pod);
+    if (ordinal !== undefined && ordinal + 1 > count) count = ordinal + 1;
+  }
+  return count;
+}
+
+function renderAgStatefulSet(owner: OwnerIdentity, spec: ResolvedAgSpec, mssqlConf: string, replicaCount: number): V1StatefulSet {
   const cr = owner.metadata.name;
   const podLabels = objectLabels(KIND_LABEL_AG, cr, "database");
   const selector = selectorLabels(KIND_LABEL_AG, cr);
@@ -206,7 +222,7 @@ function renderAgStatefulSet(owner: OwnerIdentity, spec: ResolvedAgSpec, mssqlCo
     kind: "StatefulSet",
     metadata: objectMeta(owner, agNames.statefulSet(cr), KIND_LABEL_AG, "database"),
     spec: {
-      replicas: spec.replicas.length,
+      replicas: replicaCount,
       serviceName: agNames.headlessService(cr),
       // The agents coordinate among themselves, so pods need not start one after another.
       podManagementPolicy: "Parallel",
