@@ -1,19 +1,27 @@
 /**
- * Controller failover @disruptive: two controller replicas (two processes of packages/controller/dist/main.js,
- * each authenticated as the installed sqlag-controller ServiceAccount) compete for the Lease
- * sqlag-system/sqlag-controller. Exactly one leads and reconciles; after the leader is killed (SIGKILL: no Lease
- * release) the other takes over once the Lease expires and keeps reconciling — a CR applied after the crash gets
- * its StatefulSet. A graceful stop (SIGTERM) releases the Lease at once.
+ * Controller failover @disruptive: two controller replicas compete for the Lease sqlag-system/sqlag-controller.
+ * Exactly one leads and reconciles; after the leader is killed (SIGKILL: no Lease release) the other takes over
+ * once the Lease expires and keeps reconciling — a CR applied after the crash gets its StatefulSet.
  *
- * Processes rather than the Deployment's pods: the controller listens on 0.0.0.0:<SQLAG_HTTP_PORT>, so two
- * replicas on the fake kubelet's shared host network collide on port 8080 (see the install spec); as processes
- * each gets its own port.
+ * Twice: as two processes of packages/controller/dist/main.js (authenticated as the installed ServiceAccount,
+ * with a short Lease, scoped to the spec namespace; also checks the is_leader gauge, that the standby reconciles
+ * nothing, and that a graceful stop releases the Lease), and as the installed Deployment's two pods on the fake
+ * kubelet with the manifest's own timing, the leader's node killed (its processes die without a Lease release;
+ * crashing only the container would not do: the restarted process has the same identity, the pod name, and
+ * simply resumes the Lease).
  */
 import { expect } from "chai";
 import { CoordinationV1Api, type V1Lease } from "@kubernetes/client-node";
 import { apiStatus, eventually } from "../cluster/namespaces.js";
 import { startControllerProcess, type ControllerProcess } from "../support/controller-process.js";
-import { controllerLeaseName, ensureSqlagInstalled, sqlagSystemNamespace } from "../support/install.js";
+import {
+  controllerLeaseName,
+  ensureSqlagInstalled,
+  scaleControllerDeployment,
+  sqlagSystemNamespace,
+  stopControllerDeployment,
+  waitForControllerPodsReady,
+} from "../support/install.js";
 import { applyObject } from "../support/manifests.js";
 import { applySamplePasswordSecret, compatibilityAg, waitForStatefulSet } from "../support/sqlag-fixtures.js";
 import { useSpecFixture } from "../support/spec-fixture.js";
@@ -25,7 +33,11 @@ const takeoverBoundMs = (timing.leaseDurationSeconds + 30) * 1000;
 
 describe("controller failover between two replicas @disruptive", function () {
   reportSpecWallTime("controller-failover");
-  const fixture = useSpecFixture("controller-failover");
+  const fixture = useSpecFixture("controller-failover", {
+    kubelet: true,
+    extraKubeletNamespaces: [sqlagSystemNamespace],
+    beforeTeardown: () => stopControllerDeployment(fixture.kc),
+  });
   const replicas: ControllerProcess[] = [];
 
   const readLease = async (): Promise<V1Lease | undefined> => {
@@ -49,6 +61,8 @@ describe("controller failover between two replicas @disruptive", function () {
   before(async function () {
     await step("install sqlag", () => ensureSqlagInstalled(fixture.kc));
     await step("SA password Secret", () => applySamplePasswordSecret(fixture.kc, fixture.namespace));
+    // The installed Deployment's pods would compete for the same Lease: the process test runs without them.
+    await step("the installed controller Deployment scaled to 0", () => stopControllerDeployment(fixture.kc));
     for (const identity of ["controller-a", "controller-b"]) {
       replicas.push(
         await startControllerProcess({ controlPlane: fixture.controlPlane, identity, workDir: `${fixture.workDir}/controllers`, watchNamespaces: [fixture.namespace], ...timing }),
@@ -114,5 +128,41 @@ describe("controller failover between two replicas @disruptive", function () {
       const lease = await readLease();
       expect(lease?.spec?.holderIdentity ?? "", "holder after release").to.equal("");
     });
+  });
+  it("the Deployment's two pods: the leader's node dies, the other pod takes over and reconciles", async function () {
+    await scaleControllerDeployment(fixture.kc, 2);
+    const pods = await step("2 controller pods Ready", () => waitForControllerPodsReady(fixture.kc, 2));
+    const podNames = pods.map((pod) => pod.metadata?.name ?? "");
+    const first = await step("one pod holds the Lease", () =>
+      eventually("Lease held by a controller pod", async () => {
+        const identity = await holder();
+        return identity !== undefined && podNames.includes(identity) ? identity : undefined;
+      }, { timeoutMs: 120_000 }),
+    );
+    const leaseDurationMs = ((await readLease())?.spec?.leaseDurationSeconds ?? 15) * 1000;
+    const other = podNames.find((name) => name !== first) ?? "";
+    const nodeName = fixture.faults.nodeOf({ namespace: sqlagSystemNamespace, name: first });
+    note(`leader pod: ${first} on ${nodeName}; standby pod: ${other}; leaseDuration ${leaseDurationMs / 1000} s`);
+    const killedAtMs = performance.now();
+    await step(`kill node ${nodeName} (the leader's processes die, no Lease release)`, () => fixture.faults.killNode(nodeName));
+    await step(`${other} takes over after the Lease expires`, () =>
+      eventually(`Lease held by ${other}`, async () => ((await holder()) === other ? true : undefined), { timeoutMs: leaseDurationMs + 60_000 }),
+    );
+    const takeoverMs = performance.now() - killedAtMs;
+    note(`take-over after ${Math.round(takeoverMs)} ms`);
+    expect(takeoverMs, "take-over within leaseDuration + margin").to.be.at.most(leaseDurationMs + 30_000);
+    await step("the new leader reconciles a CR applied after the crash", async () => {
+      await applyObject(fixture.kc, compatibilityAg(fixture.namespace, "third-ag"));
+      await waitForStatefulSet(fixture.kc, fixture.namespace, "third-ag");
+    });
+    await step(`revive ${nodeName}: the old leader's pod runs again, as a follower`, async () => {
+      await fixture.faults.reviveNode(nodeName);
+      // The API still shows the dead pod Ready (no node-lifecycle controller here): ask the kubelet instead.
+      await eventually(`${first}'s controller process running again`, async () =>
+        fixture.kubelet.pod(sqlagSystemNamespace, first)?.container("controller")?.running === true ? true : undefined,
+      );
+      await waitForControllerPodsReady(fixture.kc, 2);
+    });
+    expect(await holder()).to.equal(other);
   });
 });

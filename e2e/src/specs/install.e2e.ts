@@ -9,9 +9,7 @@ import {
   ApiextensionsV1Api,
   AppsV1Api,
   CoordinationV1Api,
-  PatchStrategy,
   RbacAuthorizationV1Api,
-  setHeaderOptions,
   type KubernetesObject,
   type V1Deployment,
 } from "@kubernetes/client-node";
@@ -19,19 +17,21 @@ import { apiStatus, eventually } from "../cluster/namespaces.js";
 import {
   controllerDeploymentName,
   controllerLeaseName,
+  controllerPodSelector,
   crdEstablished,
   installSqlag,
   renderInstallManifests,
+  scaleControllerDeployment,
+  stopControllerDeployment,
+  waitForControllerPodsReady,
   sqlagCrdNames,
   sqlagSystemNamespace,
 } from "../support/install.js";
 import { describeObject } from "../support/manifests.js";
-import { describePods, isPodReady } from "../support/pods.js";
+import { describePods } from "../support/pods.js";
 import { useSpecFixture } from "../support/spec-fixture.js";
 import { note, reportSpecWallTime, step } from "../support/step.js";
 
-const controllerSelector = "app.kubernetes.io/name=sqlag-controller";
-const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 
 describe("install: manifests/install applies cleanly and the controller runs", function () {
   reportSpecWallTime("install");
@@ -40,13 +40,7 @@ describe("install: manifests/install applies cleanly and the controller runs", f
     extraKubeletNamespaces: [sqlagSystemNamespace],
     // Scale the controller away while this spec's kubelet still runs, so its pods are finalised and later specs
     // (each with its own scoped controller) do not share the cluster with two cluster-wide replicas.
-    beforeTeardown: async () => {
-      const apps = fixture.kc.makeApiClient(AppsV1Api);
-      await apps.patchNamespacedDeploymentScale({ name: controllerDeploymentName, namespace: sqlagSystemNamespace, body: { spec: { replicas: 0 } } }, mergePatch);
-      await eventually("controller pods gone after scaling to 0", async () =>
-        (await fixture.core.listNamespacedPod({ namespace: sqlagSystemNamespace, labelSelector: controllerSelector })).items.length === 0 ? true : undefined,
-      { timeoutMs: 60_000 });
-    },
+    beforeTeardown: () => stopControllerDeployment(fixture.kc),
   });
   let rendered: KubernetesObject[];
 
@@ -108,20 +102,14 @@ describe("install: manifests/install applies cleanly and the controller runs", f
     const deployment: V1Deployment = await apps.readNamespacedDeployment({ name: controllerDeploymentName, namespace: sqlagSystemNamespace });
     expect(deployment.spec?.replicas).to.equal(2);
     expect(deployment.spec?.template.spec?.containers[0]?.image).to.match(/^ghcr\.io\/sqlag\/controller:/);
-    // An earlier spec run may have scaled it to 0; the manifest says 2.
-    await apps.patchNamespacedDeploymentScale({ name: controllerDeploymentName, namespace: sqlagSystemNamespace, body: { spec: { replicas: 2 } } }, mergePatch);
+    // An earlier spec may have scaled it to 0; the manifest says 2.
+    await scaleControllerDeployment(fixture.kc, 2);
     try {
-      await step("2 controller pods Ready (Deployment availableReplicas 2)", () =>
-        eventually("controller Deployment available", async () => {
-          const current = await apps.readNamespacedDeployment({ name: controllerDeploymentName, namespace: sqlagSystemNamespace });
-          const pods = (await fixture.core.listNamespacedPod({ namespace: sqlagSystemNamespace, labelSelector: controllerSelector })).items;
-          return current.status?.availableReplicas === 2 && pods.filter(isPodReady).length === 2 ? pods : undefined;
-        }, { timeoutMs: 120_000 }),
-      );
+      await step("2 controller pods Ready (Deployment availableReplicas 2)", () => waitForControllerPodsReady(fixture.kc, 2));
     } finally {
-      note(`controller pods:\n${await describePods(fixture.core, sqlagSystemNamespace, controllerSelector)}`);
+      note(`controller pods:\n${await describePods(fixture.core, sqlagSystemNamespace, controllerPodSelector)}`);
     }
-    const pods = (await fixture.core.listNamespacedPod({ namespace: sqlagSystemNamespace, labelSelector: controllerSelector })).items;
+    const pods = (await fixture.core.listNamespacedPod({ namespace: sqlagSystemNamespace, labelSelector: controllerPodSelector })).items;
     const podNames = pods.map((pod) => pod.metadata?.name ?? "");
     expect(new Set(pods.map((pod) => pod.spec?.nodeName)).size, "replicas spread over nodes (preferred anti-affinity)").to.equal(2);
     const holder = await step("exactly one replica holds Lease sqlag-system/sqlag-controller", () =>

@@ -5,9 +5,14 @@
  */
 import {
   ApiextensionsV1Api,
+  AppsV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
   type KubeConfig,
   type KubernetesObject,
   type V1CustomResourceDefinition,
+  type V1Pod,
 } from "@kubernetes/client-node";
 import { eventually } from "../cluster/namespaces.js";
 import { kustomize } from "./kubectl.js";
@@ -69,4 +74,41 @@ export function ensureSqlagInstalled(kc: KubeConfig): Promise<SqlagInstallation>
     installations.set(server, installation);
   }
   return installation;
+}
+
+export const controllerPodSelector = "app.kubernetes.io/name=sqlag-controller";
+
+/** Sets the installed controller Deployment's replicas through the scale subresource. */
+export async function scaleControllerDeployment(kc: KubeConfig, replicas: number): Promise<void> {
+  await kc
+    .makeApiClient(AppsV1Api)
+    .patchNamespacedDeploymentScale({ name: controllerDeploymentName, namespace: sqlagSystemNamespace, body: { spec: { replicas } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+}
+
+/** Waits until the Deployment reports `replicas` available and that many controller pods are Ready; returns them. */
+export async function waitForControllerPodsReady(kc: KubeConfig, replicas: number, timeoutMs = 120_000): Promise<V1Pod[]> {
+  const apps = kc.makeApiClient(AppsV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
+  return eventually(
+    `controller Deployment with ${replicas} available replicas`,
+    async () => {
+      const deployment = await apps.readNamespacedDeployment({ name: controllerDeploymentName, namespace: sqlagSystemNamespace });
+      const ready = (await core.listNamespacedPod({ namespace: sqlagSystemNamespace, labelSelector: controllerPodSelector })).items.filter(
+        (pod) => pod.metadata?.deletionTimestamp == null && pod.status?.conditions?.some((condition) => condition.type === "Ready" && condition.status === "True") === true,
+      );
+      return deployment.status?.availableReplicas === replicas && ready.length === replicas ? ready : undefined;
+    },
+    { timeoutMs },
+  );
+}
+
+/** Scales the controller to 0 and waits for its pods to be gone (a kubelet must run sqlag-system to finalise them). */
+export async function stopControllerDeployment(kc: KubeConfig, timeoutMs = 60_000): Promise<void> {
+  await scaleControllerDeployment(kc, 0);
+  const core = kc.makeApiClient(CoreV1Api);
+  await eventually(
+    "controller pods gone after scaling to 0",
+    async () => ((await core.listNamespacedPod({ namespace: sqlagSystemNamespace, labelSelector: controllerPodSelector })).items.length === 0 ? true : undefined),
+    { timeoutMs },
+  );
 }
