@@ -97,7 +97,7 @@ export async function measureControllerScale(options: ControllerScaleOptions): P
       await objects.create(namespace, scaleAgObject(namespace, name, secretName));
     });
     const createdMs = performance.now();
-    let lastCount = -1;
+    let lastReportMs = 0;
     await eventually(
       `${options.resourceCount} AGs Reconciled`,
       async () => {
@@ -105,8 +105,10 @@ export async function measureControllerScale(options: ControllerScaleOptions): P
           items: SqlagObject[];
         };
         const reconciled = list.items.filter(isReconciledAtGeneration).length;
-        if (reconciled !== lastCount && reconciled % 50 === 0) options.progress(`  ${reconciled}/${options.resourceCount} reconciled`);
-        lastCount = reconciled;
+        if (performance.now() - lastReportMs >= 10_000) {
+          options.progress(`  ${reconciled}/${options.resourceCount} reconciled`);
+          lastReportMs = performance.now();
+        }
         return reconciled >= options.resourceCount ? true : undefined;
       },
       { timeoutMs: options.timeoutMs ?? 600_000, intervalMs: 250 },
