@@ -26,6 +26,8 @@ const socketPath = repoPath(".sqlag-run", "playground.sock");
 const demoScenarios: Readonly<Record<string, ScenarioId>> = { failover: "sql-crash", switchover: "switchover", "api-outage": "api-outage" };
 const startedMs = Date.now();
 const progress = (line: string) => process.stderr.write(`[playground +${((Date.now() - startedMs) / 1000).toFixed(1)}s] ${line}\n`);
+/** Events about these kinds go into the timeline (the agents record theirs on the AG and on their own pods). */
+const timelineKinds = new Set(["SQLServerAvailabilityGroup", "Pod", "Lease", "StatefulSet"]);
 const clock = () => new Date().toISOString().slice(11, 19);
 
 async function faultCommand(positionals: readonly string[]): Promise<number> {
@@ -72,7 +74,7 @@ async function newEvents(lab: Lab, seen: Set<string>, sinceMs: number): Promise<
     const atMs = new Date(event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp ?? 0).getTime();
     if (seen.has(uid) || atMs < sinceMs) continue;
     seen.add(uid);
-    if (event.involvedObject.kind === "Pod" && event.source?.component === undefined && event.reportingComponent === undefined) continue;
+    if (!timelineKinds.has(event.involvedObject.kind ?? "")) continue;
     lines.push({ atMs, text: `Event ${event.type ?? ""} ${event.involvedObject.kind ?? ""}/${event.involvedObject.name ?? ""} ${event.reason ?? ""}: ${event.message ?? ""}`.trim() });
   }
   return lines.sort((a, b) => a.atMs - b.atMs).map((line) => line.text);
@@ -85,6 +87,9 @@ async function liveView(lab: Lab, agName: string, control: ControlServer | undef
   let previous: AgView | undefined;
   let lastRendered = "";
   const tty = process.stdout.isTTY === true;
+  const header = `${copyPasteCommands(lab, agName)}\n${control !== undefined ? `control socket: ${control.socketPath}\n` : ""}Ctrl-C tears everything down.\n`;
+  // Without a terminal to redraw, the commands are printed once and each change is appended below.
+  if (!tty) process.stdout.write(`${header}\n`);
   while (!stopped()) {
     const view = await lab.view(agName).catch(() => undefined);
     if (view !== undefined) {
@@ -101,7 +106,6 @@ async function liveView(lab: Lab, agName: string, control: ControlServer | undef
     ].join("\n");
     if (body !== lastRendered) {
       lastRendered = body;
-      const header = `${copyPasteCommands(lab, agName)}\n${control !== undefined ? `control socket: ${control.socketPath}\n` : ""}Ctrl-C tears everything down.\n`;
       process.stdout.write(tty ? `\x1b[2J\x1b[H${header}\n${body}\n` : `\n--- ${clock()} ---\n${body}\n`);
     }
     await new Promise((resolve) => setTimeout(resolve, 1_000));
