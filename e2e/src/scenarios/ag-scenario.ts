@@ -24,6 +24,7 @@ import { reachableAddressOf } from "../kubelet/ip-allocator.js";
 import { useScopedController, type ControllerProcess } from "../support/controller-process.js";
 import { SqlagObjects } from "../support/custom-objects.js";
 import { ensureSqlagInstalled } from "../support/install.js";
+import { kubectl } from "../support/kubectl.js";
 import { applyObject } from "../support/manifests.js";
 import { describePods } from "../support/pods.js";
 import { queryRows } from "../support/sql.js";
@@ -341,4 +342,31 @@ export async function sqlOnPod(pod: V1Pod, sqlText: string): Promise<unknown[][]
 export async function replicasOnPrimary(primary: V1Pod): Promise<string[]> {
   const rows = await sqlOnPod(primary, "SELECT replica_server_name FROM sys.availability_replicas");
   return rows.map((row) => String(row[0])).sort();
+}
+
+/**
+ * Requests the API server dispatched per APF flow schema, from its /metrics. ServiceAccount clients (the agents,
+ * and the scoped controller, which runs with its ServiceAccount token) fall into the "service-accounts" schema;
+ * the kubelet and the control plane's own components do not.
+ */
+export function dispatchedRequestsByFlowSchema(scenario: AgScenario): Map<string, number> {
+  const text = kubectl(["get", "--raw", "/metrics"], { kubeconfigPath: scenario.fixture.controlPlane.adminKubeconfigPath });
+  const totals = new Map<string, number>();
+  for (const match of text.matchAll(/^apiserver_flowcontrol_dispatched_requests_total\{([^}]*)\}\s+([0-9.e+]+)$/gm)) {
+    const schema = /flow_schema="([^"]*)"/.exec(match[1] ?? "")?.[1] ?? "?";
+    totals.set(schema, (totals.get(schema) ?? 0) + Number(match[2]));
+  }
+  return totals;
+}
+
+/** Prints ServiceAccount API requests per minute per agent over `windowMs` of steady state. */
+export async function measureSteadyStateApiRequests(scenario: AgScenario, agentCount: number, windowMs = 60_000): Promise<void> {
+  const before = dispatchedRequestsByFlowSchema(scenario);
+  await new Promise((resolve) => setTimeout(resolve, windowMs));
+  const after = dispatchedRequestsByFlowSchema(scenario);
+  const deltas = [...after].map(([schema, total]) => [schema, total - (before.get(schema) ?? 0)] as const).filter(([, delta]) => delta > 0);
+  const serviceAccounts = deltas.find(([schema]) => schema === "service-accounts")?.[1] ?? 0;
+  const perMinute = (serviceAccounts * 60_000) / windowMs;
+  note(`API requests in ${windowMs / 1000} s by flow schema: ${deltas.map(([schema, delta]) => `${schema}=${delta}`).join(", ") || "none"}`);
+  note(`steady state: ${perMinute.toFixed(0)} ServiceAccount requests/min (${agentCount} agents + the scoped controller) ≈ ${(perMinute / agentCount).toFixed(1)} per agent per minute (upper bound)`);
 }

@@ -20,6 +20,7 @@ import {
   applyAg,
   instanceTruth,
   lastServingMs,
+  measureSteadyStateApiRequests,
   podsOf,
   readAg,
   roleLabelOf,
@@ -41,10 +42,12 @@ interface TopologyCase {
   readonly title: string;
   readonly tags: string;
   readonly failoverReady: "True" | "False";
+  /** Print the API request rate over a 60 s steady-state window (once is enough; it costs a minute). */
+  readonly measureApiRequests?: boolean;
 }
 
 const cases: readonly TopologyCase[] = [
-  { topology: "compatibility", title: "compatibility manifest (2 synchronous + 1 asynchronous)", tags: "@smoke", failoverReady: "False" },
+  { topology: "compatibility", title: "compatibility manifest (2 synchronous + 1 asynchronous)", tags: "@smoke", failoverReady: "False", measureApiRequests: true },
   { topology: "three-synchronous", title: "three synchronous replicas", tags: "", failoverReady: "True" },
   { topology: "two-synchronous-witness", title: "two synchronous replicas + configuration-only witness", tags: "", failoverReady: "True" },
 ];
@@ -153,6 +156,7 @@ async function bootstrapAndVerify(scenario: AgScenario, topology: TopologyCase):
 
   await writeThroughListenerAndCheckInvariants(scenario, { listenerName, database, primary, synchronousSecondaries: replicas.flatMap((replica, ordinal) => (replica.availabilityMode === "SynchronousCommit" && podNames[ordinal] !== primary ? [podNames[ordinal] ?? ""] : [])), podNames, keyPrefix: "bootstrap" });
 
+  if (topology.measureApiRequests) await step("measure steady-state API requests for 60 s", () => measureSteadyStateApiRequests(scenario, podNames.length));
   const rss = agentRssKiB(scenario, podNames);
   note(`agent RSS: ${[...rss].map(([pod, kib]) => `${pod} ${(kib / 1024).toFixed(1)} MiB`).join(", ")}`);
 }
