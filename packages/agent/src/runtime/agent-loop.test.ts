@@ -240,6 +240,14 @@ describe("AgentLoop executor", () => {
         expect(answer, "not answered before the report says so").to.equal(undefined);
         await r.loop.cycleOnce();
         await settle();
+        if (c.leaseHolder !== undefined) {
+          // Handed over: SQL Server must stay up until the target is PRIMARY (unknown here), at most a lease duration.
+          expect(answer, "not answered before the target took over").to.equal(undefined);
+          await r.clock.advance(agentConfig().timing.leaseDurationMs);
+          r.script.then([], { preStop: c.report }, "prestop_not_primary");
+          await r.loop.cycleOnce();
+          await settle();
+        }
         expect(answer).to.deep.include(c.expected);
       });
     }

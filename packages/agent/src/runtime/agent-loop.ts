@@ -579,7 +579,7 @@ export class AgentLoop implements AgentHttpHandlers {
     if (decision.reason !== this.memory.lastReason) {
       // decide() records lastReason; reason transitions that matter get their own Events in the executor.
     }
-    this.answerPreStop(decision);
+    this.answerPreStop(observation, decision);
 
     const fresh = new Map<string, AgentStatus>();
     for (const [pod, known] of this.peerStatuses) if (nowMs - known.atMs <= config.policy.peerStatusMaxAgeMs) fresh.set(pod, known.status);
@@ -614,12 +614,23 @@ export class AgentLoop implements AgentHttpHandlers {
     this.event("Warning", "SwitchoverRefused", `Switchover to ${target} refused (${decision.reason}): ${decision.report.detail ?? "no eligible target"}.`);
   }
 
-  private answerPreStop(decision: Decision): void {
+  private answerPreStop(observation: Observation, decision: Decision): void {
     const answer = decision.report.preStop;
     if (this.preStopWaiters.length === 0) return;
     const durationMs = Math.round(this.deps.clock.nowMs() - (this.preStopStartedAtMs ?? this.deps.clock.nowMs()));
     const lease = this.deps.kube.lease().record;
     const handedOff = lease !== undefined && lease.holderIdentity !== "" && lease.holderIdentity !== this.deps.config.podName;
+    if (answer === "not_primary" && handedOff && durationMs < this.deps.config.timing.leaseDurationMs) {
+      // The kubelet stops SQL Server as soon as preStop returns: keep it up until the target finished its
+      // FAILOVER (found by the graceful-delete scenario: answering at the handover made the target's FAILOVER
+      // race the shutdown and lengthened the write gap). Bounded: after a lease duration answer anyway.
+      const target = lease.holderIdentity;
+      const peer = this.peerStatuses.get(target);
+      const targetIsPrimary =
+        (peer !== undefined && peer.atMs >= (this.preStopStartedAtMs ?? 0) && peer.status.role === "PRIMARY") ||
+        observation.sql.ag?.primaryReplica?.toLowerCase() === target.toLowerCase();
+      if (!targetIsPrimary) return;
+    }
     let response: PreStopResponse | undefined;
     if (answer === "not_primary") response = { outcome: handedOff ? "switched_over" : "not_primary", durationMs, ...(handedOff ? { target: lease.holderIdentity } : {}) };
     else if (answer === "no_eligible_target") response = { outcome: "no_eligible_target", durationMs };
