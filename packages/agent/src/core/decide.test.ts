@@ -507,6 +507,19 @@ const groups: Record<string, DecideCase[]> = {
       actions: ["collectSequenceReports"],
     },
     {
+      name: "creator RESOLVING before anyone joined: peers reporting no AG are not voters, the gate passes alone",
+      given: obs().holder(ME).peer("ag1-1", { agExists: false, sqlReachable: true, role: "UNKNOWN" }).peer("ag1-2", { agExists: false, sqlReachable: true, role: "UNKNOWN" }),
+      memory: mem().promotion({ epoch: 3, reportsRequestedAtMs: NOW_MS - 500, reports: [report("ag1-1", 0), report("ag1-2", 0)] }).build(),
+      reason: "promoting_max_sequence",
+      actions: ["renewLease", "renewSqlWriteLease", "promote"],
+    },
+    {
+      name: "a peer whose SQL Server is unreachable still counts as a voter (it may hold the newest data)",
+      given: obs().holder(ME).peer("ag1-1", { agExists: false, sqlReachable: false, role: "UNKNOWN" }).peer("ag1-2", { agExists: false, sqlReachable: true, role: "UNKNOWN" }),
+      memory: mem().promotion({ epoch: 3, reportsRequestedAtMs: NOW_MS - 500, reports: [report("ag1-1", 0), report("ag1-2", 0)] }).build(),
+      reason: "waiting_for_quorum",
+    },
+    {
       name: "quorum short after the wait: release the Lease",
       given: obs().holder(ME),
       memory: mem().promotion({ epoch: 3, startedAgoMs: 6000, reportsRequestedAtMs: NOW_MS - 500, reports: [] }).build(),

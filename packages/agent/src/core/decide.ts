@@ -674,11 +674,16 @@ function decideHolderNotPrimary(ctx: Context, memory: AgentMemory, ag: LocalAgVi
   };
   if (round.reportsRequestedAtMs === undefined && peers.length > 0) return collect();
 
+  // Replicas whose agents report, with their SQL Server reachable, that no AG of this name exists locally never
+  // joined: they hold nothing of it and are not voters. Without this, a creator that lost PRIMARY before anyone
+  // joined (fenced by a loop stall during bootstrap, or restarted) waits forever for reports nobody can give,
+  // while the others wait for a PRIMARY to join (found by the sim recovery scenario's bootstrap).
+  const neverJoined = new Set([...ctx.freshPeers.values()].filter((s) => s.sqlReachable && s.agExists === false).map((s) => s.pod.toLowerCase()));
   const verdict = evaluatePromotionGate({
     candidate: ctx.me,
     candidateMode: ag.availabilityMode,
     candidateSequence: ag.sequenceNumber,
-    replicas: ag.replicas,
+    replicas: ag.replicas.filter((r) => !neverJoined.has(r.name.toLowerCase())),
     reports: round.reports,
     epoch: round.epoch,
   });

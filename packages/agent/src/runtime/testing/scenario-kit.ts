@@ -336,7 +336,7 @@ export function reportOutage(scenario: string, outage: { gapMs: number; sinceFau
 /** The last agent log lines and the CR status, for a failed scenario's output. */
 export function dumpOnFailure(context: Mocha.Context, h: SimHarness | undefined): void {
   if (h === undefined || (context.currentTest?.state !== "failed" && process.env["SQLAG_SCENARIO_LOGS"] !== "1")) return;
-  console.log(h.dumpLogs(80));
+  console.log(h.dumpLogs(Number(process.env["SQLAG_SCENARIO_LOG_LINES"] ?? 80)));
   console.log(JSON.stringify({ status: h.cluster.status, lease: h.cluster.leaseRecord(), sim: h.cluster.podNames().map((p) => h.sim.get(p).summary()) }, null, 1));
 }
 
