@@ -6,6 +6,7 @@
  * through the simulator's host map.
  */
 import { request as httpRequest, type Server } from "node:http";
+import { rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { Writable } from "node:stream";
 import winston from "winston";
@@ -338,6 +339,8 @@ export class SimHarness {
   async stop(): Promise<void> {
     await Promise.allSettled(this.agents.filter((a) => a.running).map((a) => this.shutdownAgent(a)));
     await this.sim.close();
+    // Each instance keeps its data in a temporary directory; many scenarios would otherwise fill /tmp.
+    for (const instance of this.sim.instances.values()) rmSync(instance.dataDir, { recursive: true, force: true });
   }
 }
 
