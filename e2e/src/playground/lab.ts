@@ -18,6 +18,7 @@ import {
 } from "@sqlag/api";
 import { startControlPlane, type ControlPlane } from "../cluster/control-plane.js";
 import { apiStatus, eventually } from "../cluster/namespaces.js";
+import { ensureTestbins } from "../cluster/testbins.js";
 import { Faults } from "../faults/faults.js";
 import { scaledBackoffPolicy } from "../kubelet/backoff.js";
 import { reachableAddressOf } from "../kubelet/ip-allocator.js";
@@ -113,6 +114,9 @@ export class Lab {
     const workDir = repoPath(".sqlag-run", options.runName);
     rmSync(workDir, { recursive: true, force: true });
     mkdirSync(workDir, { recursive: true });
+    options.progress("checking the test cluster binaries (built from the Go module proxy on first use: 20-40 min on 2 cores, then cached)");
+    const binDir = await ensureTestbins();
+    options.progress(`binaries in ${binDir}`);
     options.progress("starting the control plane (etcd, kube-apiserver, kube-controller-manager)");
     // The harness's default Service range is a /24 (about 250 ClusterIPs); the benchmark's 200 AGs need 400
     // listener Services, so the lab uses a /16.
@@ -122,7 +126,7 @@ export class Lab {
       writeFileSync(policyPath, auditPolicyYaml);
       Object.assign(extraApiServerFlags, { "audit-policy-file": policyPath, "audit-log-path": options.auditLogPath, "audit-log-format": "json", "audit-log-mode": "batch", "audit-log-batch-max-wait": "1s" });
     }
-    const controlPlane = await startControlPlane({ logDir: path.join(workDir, "control-plane"), progress: (line) => options.progress(`  ${line}`), extraApiServerFlags });
+    const controlPlane = await startControlPlane({ logDir: path.join(workDir, "control-plane"), progress: (line) => options.progress(`  ${line}`), extraApiServerFlags, binDir });
     try {
       const kc = controlPlane.kubeConfig();
       options.progress("installing sqlag from manifests/install (CRDs, RBAC, controller Deployment)");
