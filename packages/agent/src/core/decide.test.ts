@@ -208,10 +208,10 @@ const groups: Record<string, DecideCase[]> = {
   ],
   "steady state": [
     {
-      name: "primary with a renewal due renews the Lease, then the SQL lease",
+      name: "primary with a renewal due sends failsafe heartbeats, renews the Lease, then the SQL lease",
       given: obs().primary().renewedAgoMs(2500),
       reason: "lease_renewed",
-      actions: ["renewLease", "renewSqlWriteLease"],
+      actions: ["sendFailsafeHeartbeats", "renewLease", "renewSqlWriteLease"],
       then: (r) => {
         const renew = find(r, "renewSqlWriteLease");
         expect(renew.sqlWriteLeaseSeconds).to.equal(8);
@@ -277,6 +277,16 @@ const groups: Record<string, DecideCase[]> = {
       given: obs().role("PRIMARY").leaseFree(),
       reason: "claiming_lease_as_primary",
       actions: ["claimLease"],
+    },
+    {
+      // Found by the e2e API-outage scenario: a blackholed Lease write blocked the cycle until the authority lapsed.
+      name: "every Lease renewal of a primary is preceded by failsafe heartbeats to every synchronous peer",
+      given: obs().primary().renewedAgoMs(2100),
+      reason: "lease_renewed",
+      then: (r) => {
+        expect(r.decision.actions.map((a) => a.kind).slice(0, 2)).to.deep.equal(["sendFailsafeHeartbeats", "renewLease"]);
+        expect(find(r, "sendFailsafeHeartbeats")).to.deep.equal({ kind: "sendFailsafeHeartbeats", epoch: 3, peers: ["ag1-1", "ag1-2"] });
+      },
     },
     {
       name: "primary whose renewals fail (overdue, still within deadline) also sends failsafe heartbeats first",
@@ -689,7 +699,7 @@ const groups: Record<string, DecideCase[]> = {
       name: "switchover target not SYNCHRONIZED: refuse, keep serving",
       given: obs().primary().renewedAgoMs(2500).switchoverTo("ag1-2").replicaState("ag1-2", { allDatabasesSynchronized: false }),
       reason: "switchover_target_not_synchronized",
-      actions: ["renewLease", "renewSqlWriteLease"],
+      actions: ["sendFailsafeHeartbeats", "renewLease", "renewSqlWriteLease"],
     },
     {
       name: "switchover to an unknown pod: refuse, keep serving",

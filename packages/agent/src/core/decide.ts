@@ -382,6 +382,11 @@ function steadyPrimary(ctx: Context, memory: AgentMemory, ag: LocalAgView): Outc
     );
     reason = "lease_renewal_overdue";
   } else if (lease.kind === "mine" && lease.renewDue) {
+    // Heartbeats ride on every renewal, before it: a Lease write that hangs on a blackholed API server blocks
+    // the cycle for its whole timeout, and a holder that only started collecting acks once overdue had none
+    // when its authority lapsed, so it fenced itself although every peer was reachable (e2e API outage).
+    const peers = failsafeRequiredPeers(ctx);
+    if (peers.length > 0) actions.push({ kind: "sendFailsafeHeartbeats", epoch: lease.epoch, peers });
     actions.push({ kind: "renewLease" }, renewSqlAfterLease(ctx));
     if (reason === "primary_steady") reason = "lease_renewed";
   } else if (reason === "promoted") {
