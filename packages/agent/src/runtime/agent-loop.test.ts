@@ -206,6 +206,29 @@ describe("AgentLoop executor", () => {
       expect(r.script.last.completed[0]).to.include({ kind: "promote", ok: false, sqlErrorNumber: 41142, epoch: 5 });
     });
 
+    it("the loop runs the next cycle as soon as a long action finished, not at the next tick (bootstrap is a chain of them)", async () => {
+      const r = rig();
+      r.actionSql.hold("join_availability_group");
+      r.script.then([{ kind: "joinAg", grantCreateAnyDatabase: true }]);
+      r.loop.start();
+      await settle();
+      expect(r.script.observations, "first cycle at start").to.have.length(1);
+      await r.clock.advance(1000);
+      await settle();
+      expect(r.script.observations, "one tick later").to.have.length(2);
+      r.actionSql.release("join_availability_group");
+      await settle();
+      expect(r.script.observations, "woken by the finished JOIN without time passing").to.have.length(3);
+      expect(r.script.last.completed.map((a) => [a.kind, a.ok])).to.deep.equal([["joinAg", true]]);
+      await r.clock.advance(999);
+      await settle();
+      expect(r.script.observations, "the cadence restarts from the early cycle").to.have.length(3);
+      await r.clock.advance(1);
+      await settle();
+      expect(r.script.observations).to.have.length(4);
+      await r.loop.stop();
+    });
+
     it("short actions still run while a long one is in progress (the loop keeps renewing)", async () => {
       const r = rig();
       r.actionSql.hold("join_availability_group");

@@ -108,6 +108,8 @@ export class AgentLoop implements AgentHttpHandlers {
   private readonly stopController = new AbortController();
   private loopPromise: Promise<void> | undefined;
   private peerPollPromise: Promise<void> | undefined;
+  /** Aborting it ends the loop's current sleep early (see wakeLoop). */
+  private loopWake: AbortController | undefined;
   private cycleCount = 0;
   private readonly ctx: actions.SqlActionContext;
   private readonly leaseCtx: actions.SqlActionContext;
@@ -179,8 +181,21 @@ export class AgentLoop implements AgentHttpHandlers {
       nextAtMs += config.timing.loopIntervalMs;
       const now = clock.nowMs();
       if (nextAtMs < now) nextAtMs = now; // late: run at once rather than bursting to catch up
-      await clock.sleep(nextAtMs - now, stop).catch(() => undefined);
+      const wake = new AbortController();
+      this.loopWake = wake;
+      await clock.sleep(nextAtMs - now, AbortSignal.any([stop, wake.signal])).catch(() => undefined);
+      this.loopWake = undefined;
+      if (wake.signal.aborted) nextAtMs = clock.nowMs(); // woken early: the cadence restarts from here
     }
+  }
+
+  /**
+   * Runs the next cycle now instead of at the next tick. Called when a long action finished: bootstrap, JOIN and
+   * membership are chains of one long action per cycle, and waiting out the rest of the interval after each link
+   * made a bootstrap take several intervals longer than its SQL work.
+   */
+  private wakeLoop(): void {
+    this.loopWake?.abort();
   }
 
   /**
@@ -449,6 +464,7 @@ export class AgentLoop implements AgentHttpHandlers {
         this.running = undefined;
         this.record(action, startedAtMs, { ok: true, ...(epoch !== undefined ? { epoch } : {}), ...extra });
         this.onLongSucceeded(action, startedAtMs);
+        this.wakeLoop();
       },
       (e: unknown) => {
         this.running = undefined;
