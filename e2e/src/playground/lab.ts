@@ -248,7 +248,7 @@ export class Lab {
     return {
       phase: ag?.status.phase ?? "-",
       primaryReplica: ag?.status.primaryReplica ?? "-",
-      leaseHolder: lease?.spec?.holderIdentity ?? "-",
+      leaseHolder: lease?.spec?.holderIdentity || "(none)",
       leaseTransitions: lease?.spec?.leaseTransitions,
       listenerEndpoints: listener,
       conditions,
