@@ -8,7 +8,7 @@ import { CONTAINER_MSSQL } from "@sqlag/api";
 import { eventually } from "../cluster/namespaces.js";
 import { Faults } from "../faults/faults.js";
 import { HttpMssqlAdmin } from "../faults/mssql-admin.js";
-import { serviceEndpoints, waitForAg, type AgScenario, type AgView } from "../scenarios/ag-scenario.js";
+import { agentStatus, podsOf, serviceEndpoints, waitForAg, type AgScenario, type AgView } from "../scenarios/ag-scenario.js";
 import { queryRows } from "../support/sql.js";
 import { samplePassword } from "../support/sqlag-fixtures.js";
 import { note, step } from "../support/step.js";
@@ -33,6 +33,21 @@ export function podRef(scenario: AgScenario, name: string): { namespace: string;
 export function waitSynchronized(scenario: AgScenario, count: number, what: string, extra: (view: AgView) => boolean = () => true, timeoutMs = 180_000): Promise<AgView> {
   return step(what, () =>
     waitForAg(scenario, crName, what, (view) => extra(view) && (view.status.databases?.find((db) => db.name === database)?.replicas ?? []).filter((r) => r.synchronizationState === "SYNCHRONIZED").length === count, timeoutMs),
+  );
+}
+
+/**
+ * Waits until `pod`'s own agent reports it SECONDARY with the database SYNCHRONIZED. The CR status alone can be
+ * stale for a replica that was frozen or cut off (the primary's DMV row lags), so a rejoin is judged here.
+ */
+export async function waitRejoined(scenario: AgScenario, pod: string, timeoutMs = 300_000): Promise<void> {
+  await step(`${pod} reports itself SECONDARY with ${database} SYNCHRONIZED`, () =>
+    eventually(`${pod} rejoined`, async () => {
+      const current = (await podsOf(scenario, crName)).find((candidate) => candidate.metadata?.name === pod);
+      if (current === undefined) return undefined;
+      const status = await agentStatus(current).catch(() => undefined);
+      return status?.role === "SECONDARY" && status.databases.some((db) => db.name === database && db.synchronizationState === "SYNCHRONIZED") ? true : undefined;
+    }, { timeoutMs }),
   );
 }
 

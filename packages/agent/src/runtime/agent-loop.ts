@@ -400,7 +400,11 @@ export class AgentLoop implements AgentHttpHandlers {
           }
           this.sqlLeaseInFlight = true;
           try {
-            await actions.renewSqlWriteLease(this.leaseCtx, action.sqlWriteLeaseSeconds, this.timeout());
+            // The server refuses to apply it after the client gave up (see renewWriteLease): the attempt's end,
+            // from which decide() counts W + margin, is then a true bound even for a frozen SQL Server.
+            const timeoutMs = Math.max(1000, config.timing.renewDeadlineMs - 1000);
+            const notAfter = new Date(clock.wallNow().getTime() + timeoutMs);
+            await actions.renewSqlWriteLease(this.leaseCtx, action.sqlWriteLeaseSeconds, AbortSignal.timeout(timeoutMs), notAfter);
             metrics.sqlWriteLeaseRenewals.inc({ result: "ok" });
             this.record(action, startedAtMs, { ok: true });
             return true;

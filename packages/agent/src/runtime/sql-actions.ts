@@ -63,9 +63,9 @@ async function waitForRole(ctx: SqlActionContext, done: (role: ReplicaRole | und
 }
 
 /** Renews WRITE_LEASE_VALIDITY. 47116 (AG without lease) and 47119 (cannot shorten) count as success, as in Pacemaker. */
-export async function renewSqlWriteLease(ctx: SqlActionContext, seconds: number, signal: AbortSignal): Promise<void> {
+export async function renewSqlWriteLease(ctx: SqlActionContext, seconds: number, signal: AbortSignal, notAfter?: Date): Promise<void> {
   try {
-    await ctx.sql.execute(st.renewWriteLease(ctx.agName, seconds), { signal });
+    await ctx.sql.execute(st.renewWriteLease(ctx.agName, seconds, notAfter), { signal });
   } catch (e) {
     if (TOLERATED_LEASE_ERRORS.some((n) => isSqlError(e, n))) return;
     throw e;

@@ -45,6 +45,10 @@ describe("sql/statements", () => {
   it("demotes with OFFLINE and renews the write lease by seconds", () => {
     expect(offline("AG1").sql).to.equal("ALTER AVAILABILITY GROUP [AG1] OFFLINE");
     expect(renewWriteLease("AG1", 8).sql).to.equal("ALTER AVAILABILITY GROUP [AG1] SET (WRITE_LEASE_VALIDITY = 8)");
+    // A renewal that reaches the server after the client's deadline (frozen process, SIGCONT) is not applied.
+    expect(renewWriteLease("AG1", 8, new Date("2026-11-21T07:51:30.123Z")).sql).to.equal(
+      "IF SYSUTCDATETIME() < CONVERT(datetime2, '2026-11-21T07:51:30.123', 126) ALTER AVAILABILITY GROUP [AG1] SET (WRITE_LEASE_VALIDITY = 8)",
+    );
   });
 
   it("creates an EXTERNAL AG with the write lease and per-replica options; configuration-only omits failover options", () => {

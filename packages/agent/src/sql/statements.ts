@@ -349,8 +349,17 @@ export function setRoleSecondary(ag: string): Statement {
   return { name: "set_role_secondary", sql: `ALTER AVAILABILITY GROUP ${quoteIdentifier(ag)} SET (ROLE = SECONDARY)` };
 }
 
-export function renewWriteLease(ag: string, seconds: number): Statement {
-  return { name: "renew_write_lease", sql: `ALTER AVAILABILITY GROUP ${quoteIdentifier(ag)} SET (WRITE_LEASE_VALIDITY = ${Math.trunc(seconds)})` };
+/**
+ * With `notAfter`, the renewal is guarded by the server's own clock (the agent is a sidecar: same node, same
+ * clock): a request that reaches SQL Server late — queued in the socket of a frozen (SIGSTOP) process and run on
+ * SIGCONT — must not extend the lease after the agent has counted W + margin from its deadline and released the
+ * Lease. Found by the e2e freeze scenario: two writers for 85 ms after the thaw.
+ */
+export function renewWriteLease(ag: string, seconds: number, notAfter?: Date): Statement {
+  const alter = `ALTER AVAILABILITY GROUP ${quoteIdentifier(ag)} SET (WRITE_LEASE_VALIDITY = ${Math.trunc(seconds)})`;
+  if (notAfter === undefined) return { name: "renew_write_lease", sql: alter };
+  // ISO 8601 without the zone (style 126); SYSUTCDATETIME() is UTC like toISOString().
+  return { name: "renew_write_lease", sql: `IF SYSUTCDATETIME() < CONVERT(datetime2, '${notAfter.toISOString().slice(0, 23)}', 126) ${alter}` };
 }
 
 /** Idempotent RSSTC, exactly Pacemaker's shape: ALTER only when the value differs (pacemaker-agent.md §1.1). */
