@@ -125,6 +125,10 @@ export interface LocalDatabaseView {
   isSuspended: boolean;
   /** Automatic seeding to or from this replica is in progress. */
   seeding: boolean;
+  /** Local log send queue (KB) from sys.dm_hadr_database_replica_states; published as a metric only. */
+  logSendQueueKb?: number;
+  /** Local redo queue (KB); published as a metric only. */
+  redoQueueKb?: number;
 }
 
 export interface LocalAgView {

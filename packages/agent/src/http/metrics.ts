@@ -78,10 +78,14 @@ export class AgentMetrics {
     for (const v of VERDICTS) this.health.set({ verdict: v }, v === verdict ? 1 : 0);
   }
 
-  setDatabaseStates(states: readonly { name: string; synchronizationState: string }[]): void {
+  setDatabaseStates(states: readonly { name: string; synchronizationState: string; logSendQueueKb?: number; redoQueueKb?: number }[]): void {
     this.databaseSynchronized.reset();
+    this.logSendQueueBytes.reset();
+    this.redoQueueBytes.reset();
     for (const db of states) {
       this.databaseSynchronized.set({ database: db.name, state: db.synchronizationState.toLowerCase().replace(/ /g, "_") }, 1);
+      if (db.logSendQueueKb !== undefined) this.logSendQueueBytes.set({ database: db.name }, db.logSendQueueKb * 1024);
+      if (db.redoQueueKb !== undefined) this.redoQueueBytes.set({ database: db.name }, db.redoQueueKb * 1024);
     }
   }
 }

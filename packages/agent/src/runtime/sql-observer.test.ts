@@ -128,7 +128,7 @@ describe("observeLocalSql", () => {
       ["ag1-1", "SECONDARY", "SynchronousCommit", true, true],
       ["ag1-2", "SECONDARY", "AsynchronousCommit", false, false],
     ]);
-    expect(ag!.databases).to.deep.equal([{ name: "appdb", inAvailabilityGroup: true, synchronizationState: "SYNCHRONIZED", isSuspended: false, seeding: false }]);
+    expect(ag!.databases).to.deep.equal([{ name: "appdb", inAvailabilityGroup: true, synchronizationState: "SYNCHRONIZED", isSuspended: false, seeding: false, logSendQueueKb: 0, redoQueueKb: 0 }]);
   });
 
   it("no configuration commit in progress: no age is reported", async () => {

@@ -88,6 +88,8 @@ export async function observeLocalSql(sql: SqlQuerier, agName: string, wallNow: 
         synchronizationState: state?.synchronizationState ?? "NOT SYNCHRONIZING",
         isSuspended: state?.isSuspended ?? false,
         seeding: seedingReplicas.size > 0 && (seedingReplicas.has(local.serverName.toLowerCase()) || local.role === "PRIMARY"),
+        ...(state?.logSendQueueKb !== undefined ? { logSendQueueKb: state.logSendQueueKb } : {}),
+        ...(state?.redoQueueKb !== undefined ? { redoQueueKb: state.redoQueueKb } : {}),
       };
     });
     const ag: LocalAgView = {
