@@ -54,8 +54,11 @@ describe("reconcileAvailabilityGroup", () => {
     expect(client.created.map((o) => o.kind).sort()).to.deep.equal(["Lease", "Secret"]);
     expect(client.applied.map((o) => o.kind)).to.include.members(["StatefulSet", "Service", "ConfigMap", "ServiceAccount", "Role", "RoleBinding", "PodDisruptionBudget"]);
     for (const obj of [...client.applied, ...client.created]) {
+      // The hadr Secret outlives the CR while the volumes are retained (the default), ADR 0006.
+      if (obj.kind === "Secret") continue;
       expect(obj.metadata?.ownerReferences?.[0], `${obj.kind} ${obj.metadata?.name}`).to.deep.include({ kind: "SQLServerAvailabilityGroup", uid: "uid-ag", controller: true });
     }
+    expect(client.created.find((o) => o.kind === "Secret")?.metadata?.ownerReferences, "retained hadr Secret").to.equal(undefined);
     expect(client.statusPatches).to.have.length(1);
     const patch = client.statusPatches[0];
     expect(patch?.ref).to.deep.equal({ group: "sqlag.io", version: "v1alpha1", kind: "SQLServerAvailabilityGroup", plural: "sqlserveravailabilitygroups", namespace: "db", name: "mssql-ag" });

@@ -91,7 +91,7 @@ describe("renderAvailabilityGroup", () => {
     });
 
     it("gives every object apiVersion, kind, namespace, selector labels and a controlling owner reference to the CR", () => {
-      const { rendered } = render();
+      const { rendered } = render({ storage: { dataVolumeSize: "20Gi", reclaimPolicy: "Delete" } });
       for (const object of [...rendered.applied, ...rendered.createIfMissing]) {
         const what = `${object.kind}/${object.metadata?.name}`;
         expect(object.apiVersion, what).to.be.a("string").and.not.equal("");
@@ -385,6 +385,27 @@ describe("renderAvailabilityGroup", () => {
       });
       expect(secret.type).to.equal("Opaque");
     });
+
+    // ADR 0006: the Secret lives as long as the data volumes it unlocks, so a CR re-applied over retained volumes
+    // finds the passwords and certificate the retained instances know.
+    const hadrSecretOwnership: { name: string; reclaimPolicy: "Retain" | "Delete" | undefined; ownedByTheCr: boolean }[] = [
+      { name: "volumes retained (explicit Retain): no owner reference, the Secret survives the CR", reclaimPolicy: "Retain", ownedByTheCr: false },
+      { name: "volumes retained (defaulted Retain): no owner reference, the Secret survives the CR", reclaimPolicy: undefined, ownedByTheCr: false },
+      { name: "volumes deleted with the CR (Delete): owned, garbage-collected with the data", reclaimPolicy: "Delete", ownedByTheCr: true },
+    ];
+    for (const c of hadrSecretOwnership) {
+      it(`hadr Secret ownership: ${c.name}`, () => {
+        const storage = c.reclaimPolicy === undefined ? { dataVolumeSize: "20Gi" } : { dataVolumeSize: "20Gi", reclaimPolicy: c.reclaimPolicy };
+        const { rendered } = render({ storage });
+        const secret = find<V1Secret>(rendered.createIfMissing, "Secret", "mssql-ag-hadr");
+        expect(secret.metadata?.ownerReferences !== undefined, "owner references present").to.equal(c.ownedByTheCr);
+        expect(secret.metadata?.labels).to.include(SELECTOR);
+        // Everything else keeps its owner: only the Secret's lifetime follows the volumes.
+        const lease = find<V1Lease>(rendered.createIfMissing, "Lease", "mssql-ag-primary");
+        expect(lease.metadata?.ownerReferences).to.have.length(1);
+        expect(rendered.applied.every((object) => object.metadata?.ownerReferences?.length === 1)).to.equal(true);
+      });
+    }
 
     it("creates the Lease empty with the configured duration", () => {
       const lease = find<V1Lease>(render({ timing: { leaseDurationSeconds: 21 } }).rendered.createIfMissing, "Lease", "mssql-ag-primary");

@@ -7,6 +7,7 @@ import type {
   V1ConfigMap,
   V1Container,
   V1Lease,
+  V1ObjectMeta,
   V1PodDisruptionBudget,
   V1Secret,
   V1Service,
@@ -90,7 +91,7 @@ export function renderAvailabilityGroup(cr: SQLServerAvailabilityGroup, ctx: Ren
     renderAgStatefulSet(owner, spec, mssqlConf, agStatefulSetReplicaCount(cr)),
     renderPodDisruptionBudget(owner),
   ];
-  return { applied, createIfMissing: [renderHadrSecret(owner, ctx), renderLease(owner, spec)] };
+  return { applied, createIfMissing: [renderHadrSecret(owner, spec, ctx), renderLease(owner, spec)] };
 }
 
 function renderAgConfigMap(owner: OwnerIdentity, mssqlConf: string): V1ConfigMap {
@@ -281,8 +282,14 @@ function renderPodDisruptionBudget(owner: OwnerIdentity): V1PodDisruptionBudget 
 /**
  * The `<ag>-hadr` Secret shell: generated passwords and the peer token. The bootstrap agent adds `certificate`
  * and `privateKey`; the controller never updates it, so rendering new random values here is harmless.
+ *
+ * Its lifetime follows the data volumes it unlocks (ADR 0006): with `storage.reclaimPolicy: Retain` it carries
+ * no owner reference, so deleting the CR leaves it next to the retained PVCs and a re-applied CR finds it (create
+ * once sees it exists) with the passwords, peer token and endpoint certificate the retained instances know.
+ * Owned by the CR, it would be garbage-collected and re-created with new passwords and no certificate while
+ * every retained instance still holds the old ones. With Delete the data goes, and the Secret goes with it.
  */
-function renderHadrSecret(owner: OwnerIdentity, ctx: RenderContext): V1Secret {
+function renderHadrSecret(owner: OwnerIdentity, spec: ResolvedAgSpec, ctx: RenderContext): V1Secret {
   const generated = {
     [hadrSecretKeys.masterKeyPassword]: ctx.randomSecret(),
     [hadrSecretKeys.certificatePassword]: ctx.randomSecret(),
@@ -292,10 +299,17 @@ function renderHadrSecret(owner: OwnerIdentity, ctx: RenderContext): V1Secret {
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: objectMeta(owner, agNames.hadrSecret(owner.metadata.name), KIND_LABEL_AG, "credentials"),
+    metadata: hadrSecretMeta(owner, spec),
     type: "Opaque",
     data: Object.fromEntries(Object.entries(generated).map(([key, value]) => [key, Buffer.from(value, "utf8").toString("base64")])),
   };
+}
+
+function hadrSecretMeta(owner: OwnerIdentity, spec: ResolvedAgSpec): V1ObjectMeta {
+  const meta = objectMeta(owner, agNames.hadrSecret(owner.metadata.name), KIND_LABEL_AG, "credentials");
+  if (spec.storage.reclaimPolicy === "Delete") return meta;
+  delete meta.ownerReferences;
+  return meta;
 }
 
 /** The empty Lease the agents compete for; its holder is the failover manager. */
