@@ -3,12 +3,15 @@
  * across a failover (writes land on two primaries in turn, so only the invariants are checked, never "every write
  * on one pod"), a step that waits for every synchronous replica to be SYNCHRONIZED, and the fault menu.
  */
+import { readFileSync } from "node:fs";
 import { expect } from "chai";
-import { CONTAINER_MSSQL } from "@sqlag/api";
+import { CoordinationV1Api, type CoreV1Event } from "@kubernetes/client-node";
+import { agNames, CONTAINER_AGENT, CONTAINER_MSSQL } from "@sqlag/api";
 import { eventually } from "../cluster/namespaces.js";
 import { Faults } from "../faults/faults.js";
 import { HttpMssqlAdmin } from "../faults/mssql-admin.js";
-import { agentStatus, podsOf, serviceEndpoints, waitForAg, type AgScenario, type AgView } from "../scenarios/ag-scenario.js";
+import { agentPortOf, agentStatus, podsOf, serviceEndpoints, waitForAg, type AgScenario, type AgView } from "../scenarios/ag-scenario.js";
+import { reachableAddressOf } from "../kubelet/ip-allocator.js";
 import { queryRows } from "../support/sql.js";
 import { samplePassword } from "../support/sqlag-fixtures.js";
 import { note, step } from "../support/step.js";
@@ -94,3 +97,141 @@ export async function startFailoverWorkload(scenario: AgScenario, keyPrefix: str
   };
 }
 
+
+// ---- recovery and agent-crash helpers (append-only) --------------------------------------------------------
+
+/** mssql-sim's `GET /v1/instances/:name` summary with the fields the recovery specs read. */
+export interface InstanceSummary {
+  readonly name: string;
+  readonly state: string;
+  readonly ags: readonly { name: string; role: string; pendingRole?: string | null; writable: boolean; latch41104?: boolean; sequenceNumber?: string | number }[];
+}
+
+/** The admin port of the pod's CURRENT mssql process (a restarted container gets a new one). */
+function currentAdminPort(scenario: AgScenario, pod: string): number {
+  const adminPort = scenario.fixture.kubelet.pod(scenario.fixture.namespace, pod)?.container(CONTAINER_MSSQL)?.adminPort;
+  if (adminPort === undefined) throw new Error(`pod ${pod} has no mssql container with an admin port`);
+  return adminPort;
+}
+
+async function adminCall(scenario: AgScenario, pod: string, method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`http://127.0.0.1:${currentAdminPort(scenario, pod)}${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: method === "POST" ? JSON.stringify(body ?? {}) : undefined,
+    signal: AbortSignal.timeout(3_000),
+  });
+  if (!response.ok) throw new Error(`mssql-sim admin ${method} ${path} on ${pod}: HTTP ${response.status}`);
+  return response.json();
+}
+
+export async function instanceSummary(scenario: AgScenario, pod: string): Promise<InstanceSummary> {
+  return (await adminCall(scenario, pod, "GET", `/v1/instances/${encodeURIComponent(pod)}`)) as InstanceSummary;
+}
+
+/** Switches mssql-sim's field quirks of the pod's current process (`POST /v1/quirks`); returns the quirks now in force. */
+export async function setSimQuirks(scenario: AgScenario, pod: string, quirks: { latch41104?: boolean; bilateralTransportCache?: boolean }): Promise<Record<string, boolean>> {
+  const answer = (await adminCall(scenario, pod, "POST", "/v1/quirks", quirks)) as { quirks?: Record<string, boolean> };
+  return answer.quirks ?? {};
+}
+
+/** The pod's agent log lines (the file survives agent restarts: every incarnation appends to it). */
+export function agentLogLines(scenario: AgScenario, pod: string): string[] {
+  const logPath = scenario.fixture.kubelet.pod(scenario.fixture.namespace, pod)?.container(CONTAINER_AGENT)?.logPath;
+  if (logPath === undefined) return [];
+  try {
+    return readFileSync(logPath, "utf8").split("\n").filter((line) => line !== "");
+  } catch {
+    return [];
+  }
+}
+
+/** Wall-clock time of a JSON log line (winston `timestamp`), or NaN. */
+export function logLineTimeMs(line: string): number {
+  return Date.parse(/"timestamp":"([^"]+)"/.exec(line)?.[1] ?? "");
+}
+
+/** The value of one sample of the pod agent's /metrics, e.g. `sqlag_agent_recovery_actions_total{action="restart_endpoint"}`; 0 when absent. */
+export async function agentMetricValue(scenario: AgScenario, pod: string, sample: string): Promise<number> {
+  const current = (await podsOf(scenario, crName)).find((candidate) => candidate.metadata?.name === pod);
+  if (current === undefined) throw new Error(`pod ${pod} not found`);
+  const url = `http://${reachableAddressOf(current.status?.podIP ?? "")}:${agentPortOf(current)}/metrics`;
+  const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  const text = await response.text();
+  for (const line of text.split("\n")) {
+    if (line.startsWith(`${sample} `)) return Number(line.slice(sample.length + 1));
+  }
+  return 0;
+}
+
+/** Events of the namespace whose reason is `reason` (e.g. the agents' ActionFailed Warnings). */
+export async function eventsWithReason(scenario: AgScenario, reason: string): Promise<CoreV1Event[]> {
+  const list = await scenario.fixture.core.listNamespacedEvent({ namespace: scenario.fixture.namespace });
+  return list.items.filter((event) => event.reason === reason);
+}
+
+/** The AG's `<cr>-primary` Lease: holder and epoch (leaseTransitions). */
+export async function primaryLease(scenario: AgScenario): Promise<{ holder: string; epoch: number; renewTime: string }> {
+  const lease = await scenario.fixture.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: agNames.lease(crName), namespace: scenario.fixture.namespace });
+  return { holder: lease.spec?.holderIdentity ?? "", epoch: lease.spec?.leaseTransitions ?? 0, renewTime: String(lease.spec?.renewTime ?? "") };
+}
+
+/** First wall-clock time each observed state of one replica was seen (e.g. `latch41104`, `stuck:resolving`, `agent:SECONDARY`). */
+export interface ReplicaWatch {
+  stop(): Promise<Map<string, number>>;
+}
+
+/**
+ * Samples one replica every `intervalMs` — its mssql-sim summary (role, writable, latch41104; through the current
+ * process's admin port) and its agent's /v1/status (role, stuckKind) — and records when each state was first seen.
+ * The 41104 latch lives for seconds only (until the endpoint restart), so it has to be watched, not read once.
+ */
+export function watchReplica(scenario: AgScenario, pod: string, intervalMs = 200): ReplicaWatch {
+  const firstSeen = new Map<string, number>();
+  const see = (key: string): void => {
+    if (!firstSeen.has(key)) firstSeen.set(key, Date.now());
+  };
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await Promise.all([
+        instanceSummary(scenario, pod)
+          .then((summary) => {
+            const ag = summary.ags[0];
+            see(`sql:${summary.state}`);
+            if (ag === undefined) return;
+            see(`sql:${ag.role}`);
+            if (ag.writable) see("sql:writable");
+            else see("sql:not-writable");
+            if (ag.latch41104 === true) see("latch41104");
+          })
+          .catch(() => see("sql:unreachable")),
+        podsOf(scenario, crName)
+          .then(async (pods) => {
+            const current = pods.find((candidate) => candidate.metadata?.name === pod);
+            if (current === undefined) return;
+            const status = await agentStatus(current);
+            see(`agent:${status.role}`);
+            if (status.stuckKind !== undefined) see(`stuck:${status.stuckKind}`);
+            if (status.stuckGaveUp === true) see("stuck:gave-up");
+          })
+          .catch(() => see("agent:unreachable")),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return firstSeen;
+    },
+  };
+}
+
+/** Seconds from `fromMs` to a recorded state, for notes ("never" when it was not seen). */
+export function secondsAfter(firstSeen: ReadonlyMap<string, number>, key: string, fromMs: number): string {
+  const atMs = firstSeen.get(key);
+  return atMs === undefined ? "never" : `${((atMs - fromMs) / 1000).toFixed(1)} s`;
+}
