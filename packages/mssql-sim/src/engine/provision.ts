@@ -7,14 +7,33 @@ import type { SqlValue } from "../tds/engine-port.js";
 import type { SimCluster } from "../cluster.js";
 import { DirectClient } from "./direct-client.js";
 
+/**
+ * Ports are drawn from below Linux's default ephemeral range (32768–60999): a port the OS hands out with
+ * `listen(0)` is an ephemeral one, and any outgoing connection of a parallel test may take it between this probe
+ * and the caller's own bind (seen as EADDRINUSE on a loaded machine). Below the range only another listener can
+ * collide, which the probe rules out and the random draw makes unlikely between concurrent callers.
+ */
+const UNEPHEMERAL_PORT_RANGE = { low: 20000, high: 32767 } as const;
+
 export async function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const candidate = UNEPHEMERAL_PORT_RANGE.low + Math.floor(Math.random() * (UNEPHEMERAL_PORT_RANGE.high - UNEPHEMERAL_PORT_RANGE.low + 1));
+    if ((await probeListen(host, candidate)) === candidate) return candidate;
+  }
+  const any = await probeListen(host, 0);
+  if (any === undefined) throw new Error(`no free TCP port on ${host}`);
+  return any;
+}
+
+/** Binds `port` (0: any) on `host` and closes again; the bound port, or undefined when the bind failed. */
+function probeListen(host: string, port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", reject);
-    server.listen(0, host, () => {
+    server.once("error", () => resolve(undefined));
+    server.listen(port, host, () => {
       const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
+      const bound = typeof address === "object" && address ? address.port : undefined;
+      server.close(() => resolve(bound));
     });
   });
 }
