@@ -86,8 +86,9 @@ function probePort(host: string, port: number): Promise<number | undefined> {
 
 /** A port free on every one of `hosts` (each instance and agent listens on its own address with the same port). */
 async function freePortOnAll(hosts: readonly string[], exclude: readonly number[] = []): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await probePort(hosts[0]!, 0);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    // Below Linux's ephemeral range (32768–60999), so no outgoing connection can take the port before we bind it.
+    const port = await probePort(hosts[0]!, 20000 + Math.floor(Math.random() * 12768));
     if (port === undefined || exclude.includes(port)) continue;
     const free = await Promise.all(hosts.slice(1).map((h) => probePort(h, port)));
     if (free.every((p) => p === port)) return port;
