@@ -8,11 +8,15 @@
  * - cutApiAccess / restoreApiAccess: the pod's API proxy drops open connections and refuses or blackholes new ones.
  * - partitionSql / healSql: silence the SQL endpoint link between two pods through mssql-sim's admin API.
  * - deletePod: graceful deletion through the API (preStop, grace period, then finalised by the kubelet).
+ * - cutPeerHttp / healPeerHttp: the pod's agent-to-agent HTTP, both ways (peer-http-partition.ts); keep the same
+ *   Faults instance for the cut and the heal, and call stopPeerHttpPartition() in teardown.
  */
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { AGENT_HTTP_PORT } from "@sqlag/api";
 import type { Kubelet, PodHandle } from "../kubelet/kubelet.js";
 import type { ApiCutMode } from "./api-proxy.js";
 import { HttpMssqlAdmin, type MssqlAdmin } from "./mssql-admin.js";
+import { PeerHttpPartition, type PeerCutMode } from "./peer-http-partition.js";
 
 export interface PodRef {
   readonly namespace: string;
@@ -106,5 +110,32 @@ export class Faults {
   /** `kubectl delete pod --force --grace-period=0`: needed for pods on a killed node. */
   async forceDeletePod(ref: PodRef): Promise<void> {
     await this.core.deleteNamespacedPod({ name: ref.name, namespace: ref.namespace, gracePeriodSeconds: 0, body: { gracePeriodSeconds: 0 } });
+  }
+
+  private peerHttpPartition: PeerHttpPartition | undefined;
+
+  /**
+   * Cuts the pod's agent from every other agent's HTTP (status, sequence reports, failsafe heartbeats) and every
+   * other agent from it, like the simulator harness's cutPeerTraffic. Its processes are identified by pid, so a
+   * container restarted during the cut stays cut.
+   */
+  async cutPeerHttp(ref: PodRef, mode: PeerCutMode = "blackhole", agentPort = AGENT_HTTP_PORT): Promise<void> {
+    const podIp = this.pod(ref).podIp;
+    this.peerHttpPartition ??= new PeerHttpPartition(this.kubelet, { port: agentPort, mode });
+    await this.peerHttpPartition.isolate({
+      podIp,
+      pids: () => (this.kubelet.pod(ref.namespace, ref.name)?.containers ?? []).flatMap((container) => (container.pid !== undefined ? [container.pid] : [])),
+    });
+  }
+
+  async healPeerHttp(ref: PodRef): Promise<void> {
+    const podIp = this.pod(ref).podIp;
+    await this.peerHttpPartition?.heal(podIp);
+  }
+
+  /** Teardown: heals every peer HTTP cut of this instance and stops its proxies (no-op when nothing was cut). */
+  async stopPeerHttpPartition(): Promise<void> {
+    await this.peerHttpPartition?.stop();
+    this.peerHttpPartition = undefined;
   }
 }
