@@ -172,9 +172,11 @@ export async function eventsWithReason(scenario: AgScenario, reason: string): Pr
 }
 
 /** The AG's `<cr>-primary` Lease: holder and epoch (leaseTransitions). */
-export async function primaryLease(scenario: AgScenario): Promise<{ holder: string; epoch: number; renewTime: string }> {
+export async function primaryLease(scenario: AgScenario): Promise<{ holder: string; epoch: number; renewTimeMs: number }> {
   const lease = await scenario.fixture.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: agNames.lease(crName), namespace: scenario.fixture.namespace });
-  return { holder: lease.spec?.holderIdentity ?? "", epoch: lease.spec?.leaseTransitions ?? 0, renewTime: String(lease.spec?.renewTime ?? "") };
+  const renewTime: unknown = lease.spec?.renewTime;
+  const renewTimeMs = renewTime instanceof Date ? renewTime.getTime() : Date.parse(String(renewTime ?? ""));
+  return { holder: lease.spec?.holderIdentity ?? "", epoch: lease.spec?.leaseTransitions ?? 0, renewTimeMs };
 }
 
 /** First wall-clock time each observed state of one replica was seen (e.g. `latch41104`, `stuck:resolving`, `agent:SECONDARY`). */
