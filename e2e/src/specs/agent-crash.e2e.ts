@@ -8,8 +8,9 @@
  * 2. Crash loop: every new incarnation is killed at once (CrashLoopBackOff), so the agent stays away longer than
  *    the Lease duration. Nobody renews the SQL write lease, so the primary stops accepting writes on its own
  *    (mssql-sim ground truth); the Lease expires on the peers' clocks, a synchronous secondary is promoted and the
- *    listener follows. Then the agent is let restart: it finds another holder, fences its local replica and
- *    rejoins as a SYNCHRONIZED secondary; it never claims the Lease back.
+ *    listener follows. The old primary's endpoint links are cut meanwhile, so nothing but its own agent can demote
+ *    it. Then the agent is let restart: it finds the replica PRIMARY and another holder, takes it OFFLINE
+ *    (demoting_lost_lease), never claims the Lease back, and after the heal the replica rejoins SYNCHRONIZED.
  * The invariant checker runs over both faults. mssql-sim's field quirks (41104 latch, bilateral transport cache)
  * are switched off here: the deposed primary is demoted by its restarted agent within the early-reconnect window,
  * and the 41104 ladder that would then add ~90 s is the subject of recovery.e2e.ts, not of this spec.
@@ -26,6 +27,7 @@ import {
   crName,
   database,
   faultsOf,
+  instanceSummary,
   listenerName,
   logLineTimeMs,
   podRef,
@@ -114,7 +116,15 @@ describe("@disruptive agent-crash: the primary's agent is killed while its SQL S
       }
     })();
     let newPrimary: string;
+    const peers = podNames.filter((pod) => pod !== primary);
     try {
+      // Once its SQL lease has lapsed, cut the old primary's endpoint links: the promoted peer's FAILOVER then cannot
+      // hand the old primary over (mssql-sim demotes a still-connected old primary itself), so the replica is still
+      // PRIMARY when its agent returns, and it is the restarted agent's own self-check that has to fence it.
+      await step(`${primary} stops accepting writes (SQL lease lapsed); then cut its endpoint links to ${peers.join(", ")}`, async () => {
+        await eventually(`${primary} not writable`, () => Promise.resolve(watch.seenAtMs("sql:not-writable")), { timeoutMs: 60_000, intervalMs: 100 });
+        for (const peer of peers) await faults.partitionSql(podRef(scenario, primary), podRef(scenario, peer));
+      });
       const failedOver = await step(`crash loop on ${primary}'s agent until another replica is primary`, () =>
         waitForAg(scenario, crName, "failover", (view) => view.status.primaryReplica !== undefined && view.status.primaryReplica !== primary, 120_000),
       );
@@ -147,6 +157,16 @@ describe("@disruptive agent-crash: the primary's agent is killed while its SQL S
       await step(`${primary}'s agent runs again (the kubelet's back-off ends)`, () =>
         eventually(`${primary} agent running`, () => Promise.resolve(agentHandle()?.running === true ? true : undefined), { timeoutMs: 90_000, intervalMs: 100 }),
       );
+      const whenBack = (await instanceSummary(scenario, primary)).ags[0];
+      note(`${primary} when its agent came back: ${whenBack?.role ?? "?"}, ${whenBack?.writable === true ? "writable" : "not writable"}`);
+      expect(whenBack?.role, `${primary} was still PRIMARY (cut off, SQL lease lapsed) when its agent came back`).to.equal("PRIMARY");
+      expect(whenBack?.writable, `${primary} did not accept writes`).to.equal(false);
+      await step(`the restarted agent fences ${primary} (PRIMARY but another pod holds the Lease → OFFLINE)`, () =>
+        eventually(`${primary} RESOLVING or SECONDARY`, () => Promise.resolve(watch.seenAtMs("sql:RESOLVING") ?? watch.seenAtMs("sql:SECONDARY")), { timeoutMs: 60_000, intervalMs: 100 }),
+      );
+      await step(`heal ${primary}'s endpoint links`, async () => {
+        for (const peer of peers) await faults.healSql(podRef(scenario, primary), podRef(scenario, peer));
+      });
       await waitRejoined(scenario, primary, 120_000);
       await waitSynchronized(scenario, 3, "every synchronous replica SYNCHRONIZED in the CR status", (view) => view.status.primaryReplica === newPrimary, 60_000);
       await new Promise((resolve) => setTimeout(resolve, 3_000));
@@ -157,6 +177,7 @@ describe("@disruptive agent-crash: the primary's agent is killed while its SQL S
     }
     const restartedLines = agentLogLines(scenario, primary).filter((line) => logLineTimeMs(line) >= restartAllowedAtMs);
     const claims = restartedLines.filter((line) => /"actions":\[[^\]]*"(claimLease|promote)"/.test(line));
+    const demotions = restartedLines.filter((line) => line.includes('"reason":"demoting_lost_lease"'));
     note(
       `${primary} during the crash loop: SQL not writable ${secondsAfter(firstSeen, "sql:not-writable", secondFaultAtMs)} after the first kill, ` +
         `its restarted agent reports RESOLVING ${secondsAfter(firstSeen, "agent:RESOLVING", restartAllowedAtMs)} and SECONDARY ${secondsAfter(firstSeen, "agent:SECONDARY", restartAllowedAtMs)} after the loop stopped, ` +
@@ -167,6 +188,7 @@ describe("@disruptive agent-crash: the primary's agent is killed while its SQL S
     expect([...holders], "the restarted agent never held the Lease again").to.deep.equal([newPrimary]);
     expect([...epochs], "no further claim").to.deep.equal([promotedLease.epoch]);
     expect(claims, `${primary}'s restarted agent claimed or promoted`).to.deep.equal([]);
+    expect(demotions.length, `${primary}'s restarted agent demoted its replica (demoting_lost_lease)`).to.be.greaterThan(0);
 
     const journal = await workload.stop(firstFaultAtMs, podNames.filter((pod) => pod !== newPrimary), podNames);
     const windows = unavailabilityWindows(journal, 500).windows;

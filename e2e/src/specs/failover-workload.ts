@@ -181,6 +181,8 @@ export async function primaryLease(scenario: AgScenario): Promise<{ holder: stri
 
 /** First wall-clock time each observed state of one replica was seen (e.g. `latch41104`, `stuck:resolving`, `agent:SECONDARY`). */
 export interface ReplicaWatch {
+  /** When `key` was first seen so far (undefined: not yet). */
+  seenAtMs(key: string): number | undefined;
   stop(): Promise<Map<string, number>>;
 }
 
@@ -224,6 +226,7 @@ export function watchReplica(scenario: AgScenario, pod: string, intervalMs = 200
     }
   })();
   return {
+    seenAtMs: (key) => firstSeen.get(key),
     stop: async () => {
       running = false;
       await loop;
