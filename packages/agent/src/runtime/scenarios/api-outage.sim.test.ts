@@ -7,53 +7,15 @@
  *     Lease expires, and it rejoins once healed.
  */
 import { expect } from "chai";
-import { HARNESS_TIMING_SECONDS, SimHarness, eventually } from "../testing/sim-harness.js";
-import {
-  AG_NAME,
-  LabelSampler,
-  ListenerWriter,
-  bootstrapScenario,
-  dumpOnFailure,
-  expectInvariants,
-  healthyAg,
-  holderOf,
-  reportOutage,
-  scenarioManifest,
-  sleep,
-} from "../testing/scenario-kit.js";
+import { HARNESS_TIMING_SECONDS, eventually } from "../testing/sim-harness.js";
+import { AG_NAME, healthyAg, holderOf, reportOutage, sleep, useScenario } from "../testing/scenario-kit.js";
 
 describe("issue 6 scenarios: API server outages (3 synchronous replicas on mssql-sim)", function () {
   this.timeout(180_000);
-  let h: SimHarness | undefined;
-  let writer: ListenerWriter | undefined;
-  let sampler: LabelSampler | undefined;
-
-  afterEach(async function () {
-    sampler?.stop();
-    await writer?.stop();
-    dumpOnFailure(this, h);
-    await h?.stop();
-    h = undefined;
-    writer = undefined;
-    sampler = undefined;
-  });
-
-  async function setUp(prefix: string): Promise<{ harness: SimHarness; primary: string; groupId: string; w: ListenerWriter; s: LabelSampler }> {
-    const harness = new SimHarness({ cr: scenarioManifest() });
-    h = harness;
-    const { primary, groupId } = await bootstrapScenario(harness);
-    const w = new ListenerWriter(harness, prefix);
-    writer = w;
-    const s = new LabelSampler(harness);
-    sampler = s;
-    s.start();
-    w.start();
-    await w.waitForAcks(10, 20_000);
-    return { harness, primary, groupId, w, s };
-  }
+  const scenario = useScenario(this);
 
   it("7. API server unreachable for every agent for 2 × leaseDuration: no failover, the primary never stops accepting writes", async () => {
-    const { harness, primary, groupId, w, s } = await setUp("api-outage");
+    const { harness, primary, writer } = await scenario.setUp("api-outage");
     const epoch = harness.cluster.leaseRecord()?.leaseTransitions;
     const cutAtMs = performance.now();
     const cutAtWallMs = Date.now();
@@ -63,9 +25,9 @@ describe("issue 6 scenarios: API server outages (3 synchronous replicas on mssql
     const restoredAtWallMs = Date.now();
     for (const pod of harness.cluster.podNames()) harness.cluster.restoreApi(pod);
 
-    const acksDuring = w.acks.filter((a) => a.atMs > cutAtMs && a.atMs < restoredAtMs);
+    const acksDuring = writer.acks.filter((a) => a.atMs > cutAtMs && a.atMs < restoredAtMs);
     console.log(
-      `      [7 API outage for every agent, ${2 * HARNESS_TIMING_SECONDS.leaseDurationSeconds} s (target 0 s)] longest pause between acks ${(w.maxGapMs(cutAtMs, restoredAtMs) / 1000).toFixed(2)} s; ${acksDuring.length} writes acknowledged during the outage; errors ${[...w.errors].map(([k, n]) => `${k}×${n}`).join(" ") || "none"}`,
+      `      [7 API outage for every agent, ${2 * HARNESS_TIMING_SECONDS.leaseDurationSeconds} s (target 0 s)] longest pause between acks ${(writer.maxGapMs(cutAtMs, restoredAtMs) / 1000).toFixed(2)} s; ${acksDuring.length} writes acknowledged during the outage; errors ${[...writer.errors].map(([k, n]) => `${k}×${n}`).join(" ") || "none"}`,
     );
     expect(acksDuring.length, "writes acknowledged during the outage").to.be.greaterThan(0);
     expect(acksDuring.every((a) => a.pod === primary), "every write during the outage on the primary").to.equal(true);
@@ -78,31 +40,25 @@ describe("issue 6 scenarios: API server outages (3 synchronous replicas on mssql
 
     await eventually("the Lease renewed again by the primary", () => harness.agent(primary).loop.status().lease?.heldByMe === true, 15_000);
     await eventually("a healthy AG after the outage", () => healthyAg(harness), 30_000);
-    await w.waitForAcks(5, 20_000);
-    s.stop();
-    await w.stop();
-    await expectInvariants(harness, w, s, { groupId });
+    await scenario.finish();
   });
 
   it("8. primary cut from the API server and from its peers: self-fenced, a peer promoted, the old primary rejoins when healed", async () => {
-    const { harness, primary, groupId, w, s } = await setUp("cut-primary");
+    const { harness, primary, writer } = await scenario.setUp("cut-primary");
     const cutAtMs = performance.now();
     harness.cluster.cutFromApi(primary);
     harness.cutPeerTraffic(primary);
     await eventually(`${primary} to stop accepting writes`, () => !harness.sim.writableNow().some((x) => x.instance === primary), 30_000, 50);
     const fencedAfterMs = performance.now() - cutAtMs;
-    const ack = await eventually("writes on a promoted peer", () => w.acks.find((a) => a.atMs > cutAtMs && a.pod !== primary), 60_000, 50);
+    const ack = await eventually("writes on a promoted peer", () => writer.acks.find((a) => a.atMs > cutAtMs && a.pod !== primary), 60_000, 50);
     console.log(`      ${primary} stopped writing ${(fencedAfterMs / 1000).toFixed(2)} s after the cut`);
-    reportOutage(`8 primary cut from API and peers (bound ≈ leaseDuration ${HARNESS_TIMING_SECONDS.leaseDurationSeconds} s + promotion)`, w.outageAround(cutAtMs, primary), w);
+    reportOutage(`8 primary cut from API and peers (bound ≈ leaseDuration ${HARNESS_TIMING_SECONDS.leaseDurationSeconds} s + promotion)`, writer.outageAround(cutAtMs, primary), writer);
     expect(holderOf(harness)).to.equal(ack.pod);
 
     harness.cluster.restoreApi(primary);
     harness.restorePeerTraffic(primary);
     await eventually(`${primary} to rejoin as SECONDARY`, () => harness.agent(primary).loop.status().role === "SECONDARY", 60_000);
     await eventually("a healthy AG after the heal", () => healthyAg(harness), 90_000);
-    await w.waitForAcks(5, 20_000);
-    s.stop();
-    await w.stop();
-    await expectInvariants(harness, w, s, { groupId });
+    await scenario.finish();
   });
 });

@@ -6,17 +6,8 @@
  * SQLAG_CHAOS_SEED to replay a schedule.
  */
 import { annotations } from "@sqlag/api";
-import { HARNESS_TIMING_SECONDS, SimHarness, eventually } from "../testing/sim-harness.js";
-import {
-  LabelSampler,
-  ListenerWriter,
-  bootstrapScenario,
-  dumpOnFailure,
-  expectInvariants,
-  healthyAg,
-  scenarioManifest,
-  sleep,
-} from "../testing/scenario-kit.js";
+import { HARNESS_TIMING_SECONDS, type SimHarness, eventually } from "../testing/sim-harness.js";
+import { type ListenerWriter, healthyAg, sleep, useScenario } from "../testing/scenario-kit.js";
 
 /** mulberry32: a small, well-known 32-bit PRNG; deterministic for a seed. */
 function prng(seed: number): () => number {
@@ -112,19 +103,7 @@ const FAULTS: Record<string, (c: FaultContext) => Promise<void>> = {
 
 describe("issue 6 scenarios: randomized fault schedule (3 synchronous replicas on mssql-sim)", function () {
   this.timeout(900_000);
-  let h: SimHarness | undefined;
-  let writer: ListenerWriter | undefined;
-  let sampler: LabelSampler | undefined;
-
-  afterEach(async function () {
-    sampler?.stop();
-    await writer?.stop();
-    dumpOnFailure(this, h);
-    await h?.stop();
-    h = undefined;
-    writer = undefined;
-    sampler = undefined;
-  });
+  const scenario = useScenario(this);
 
   it("14. at least ten seeded random faults with recovery gaps end in a healthy AG with every invariant held", async () => {
     const seed = Number(process.env["SQLAG_CHAOS_SEED"] ?? 20261121);
@@ -134,36 +113,25 @@ describe("issue 6 scenarios: randomized fault schedule (3 synchronous replicas o
     const schedule = Array.from({ length: faultCount }, () => names[Math.floor(random() * names.length)]!);
     console.log(`      chaos seed ${seed} (SQLAG_CHAOS_SEED=${seed} replays it): ${schedule.join(", ")}`);
 
-    const harness = new SimHarness({ cr: scenarioManifest() });
-    h = harness;
-    const { groupId } = await bootstrapScenario(harness);
-    const w = new ListenerWriter(harness, "chaos");
-    writer = w;
-    const s = new LabelSampler(harness);
-    sampler = s;
-    s.start();
-    w.start();
-    await w.waitForAcks(10, 20_000);
+    const { harness, writer, sampler } = await scenario.setUp("chaos");
 
     for (const [i, name] of schedule.entries()) {
       const primary = await eventually("a healthy AG before the next fault", () => healthyAg(harness), 120_000);
       const others = harness.cluster.podNames().filter((p) => p !== primary);
       const secondary = others[Math.floor(random() * others.length)]!;
       const startedAtMs = performance.now();
-      await FAULTS[name]!({ h: harness, w, primary, secondary });
+      await FAULTS[name]!({ h: harness, w: writer, primary, secondary });
       const healthy = await eventually(`a healthy AG after fault ${i + 1} (${name})`, () => healthyAg(harness), 120_000);
       console.log(
-        `      fault ${i + 1}/${faultCount} ${name} on ${primary}${name.includes("partition") || name.startsWith("secondary") ? `/${secondary}` : ""}: healthy again after ${((performance.now() - startedAtMs) / 1000).toFixed(1)} s, longest write pause ${(w.maxGapMs(startedAtMs, performance.now()) / 1000).toFixed(2)} s, primary ${healthy}`,
+        `      fault ${i + 1}/${faultCount} ${name} on ${primary}${name.includes("partition") || name.startsWith("secondary") ? `/${secondary}` : ""}: healthy again after ${((performance.now() - startedAtMs) / 1000).toFixed(1)} s, longest write pause ${(writer.maxGapMs(startedAtMs, performance.now()) / 1000).toFixed(2)} s, primary ${healthy}`,
       );
-      await w.waitForAcks(3, 30_000);
+      await writer.waitForAcks(3, 30_000);
       await sleep(500 + Math.floor(random() * 1500));
     }
 
     await eventually("a healthy AG at the end", () => healthyAg(harness), 120_000);
-    await w.waitForAcks(5, 20_000);
-    s.stop();
-    await w.stop();
-    console.log(`      chaos seed ${seed}: ${w.acks.length} writes acknowledged over ${s.samples} label samples; Lease holders ${s.holders.map((x) => `${x.holder || "-"}@${x.epoch}`).join(" → ")}`);
-    await expectInvariants(harness, w, s, { groupId });
+    await scenario.stopWorkload();
+    console.log(`      chaos seed ${seed}: ${writer.acks.length} writes acknowledged over ${sampler.samples} label samples; Lease holders ${sampler.holders.map((x) => `${x.holder || "-"}@${x.epoch}`).join(" → ")}`);
+    await scenario.expectInvariants();
   });
 });

@@ -7,46 +7,23 @@
  */
 import { expect } from "chai";
 import { annotations } from "@sqlag/api";
-import { SimHarness, eventually } from "../testing/sim-harness.js";
-import {
-  LabelSampler,
-  ListenerWriter,
-  bootstrapScenario,
-  dumpOnFailure,
-  expectInvariants,
-  healthyAg,
-  holderOf,
-  reportOutage,
-  scenarioManifest,
-  sleep,
-} from "../testing/scenario-kit.js";
+import { type SimHarness, eventually } from "../testing/sim-harness.js";
+import { type ListenerWriter, healthyAg, holderOf, reportOutage, sleep, useScenario } from "../testing/scenario-kit.js";
 
 describe("issue 6 scenarios: planned failover (3 synchronous replicas on mssql-sim)", function () {
   this.timeout(180_000);
-  let h: SimHarness | undefined;
-  let writer: ListenerWriter | undefined;
-  let sampler: LabelSampler | undefined;
-
-  afterEach(async function () {
-    sampler?.stop();
-    await writer?.stop();
-    dumpOnFailure(this, h);
-    await h?.stop();
-    h = undefined;
-    writer = undefined;
-    sampler = undefined;
-  });
+  const scenario = useScenario(this);
 
   function switchoverAnnotation(harness: SimHarness): string | undefined {
     return harness.cluster.cr.metadata.annotations?.[annotations.switchoverTo];
   }
 
   /** Requests a switchover and waits until `expected` (or any other pod) writes through the listener. */
-  async function switchOver(harness: SimHarness, w: ListenerWriter, request: string, from: string, label: string): Promise<string> {
+  async function switchOver(harness: SimHarness, writer: ListenerWriter, request: string, from: string, label: string): Promise<string> {
     const requestedAtMs = performance.now();
     harness.cluster.annotateCr(annotations.switchoverTo, request);
-    const ack = await eventually(`writes on the switchover target (${request})`, () => w.acks.find((a) => a.atMs > requestedAtMs && a.pod !== from), 60_000, 50);
-    reportOutage(label, w.outageAround(requestedAtMs, from), w);
+    const ack = await eventually(`writes on the switchover target (${request})`, () => writer.acks.find((a) => a.atMs > requestedAtMs && a.pod !== from), 60_000, 50);
+    reportOutage(label, writer.outageAround(requestedAtMs, from), writer);
     if (request !== "any") expect(ack.pod).to.equal(request);
     await eventually("the switchover annotation removed once carried out", () => switchoverAnnotation(harness) === undefined, 15_000);
     await eventually("a healthy AG after the switchover", () => healthyAg(harness), 60_000);
@@ -55,23 +32,14 @@ describe("issue 6 scenarios: planned failover (3 synchronous replicas on mssql-s
   }
 
   it("1. switchover by annotation to a named pod and to any; a target that is not SYNCHRONIZED is refused and nothing happens", async () => {
-    const harness = new SimHarness({ cr: scenarioManifest() });
-    h = harness;
-    const { primary, groupId } = await bootstrapScenario(harness);
-    const w = new ListenerWriter(harness, "switchover");
-    writer = w;
-    const s = new LabelSampler(harness);
-    sampler = s;
-    s.start();
-    w.start();
-    await w.waitForAcks(10, 20_000);
+    const { harness, primary, writer } = await scenario.setUp("switchover");
 
     const named = harness.cluster.podNames().find((p) => p !== primary)!;
-    const second = await switchOver(harness, w, named, primary, `1 switchover to ${named} (target gap ≤ 2 s)`);
-    await w.waitForAcks(10, 20_000);
-    const third = await switchOver(harness, w, "any", second, "1 switchover to any (target gap ≤ 2 s)");
+    const second = await switchOver(harness, writer, named, primary, `1 switchover to ${named} (target gap ≤ 2 s)`);
+    await writer.waitForAcks(10, 20_000);
+    const third = await switchOver(harness, writer, "any", second, "1 switchover to any (target gap ≤ 2 s)");
     expect(third).to.not.equal(second);
-    await w.waitForAcks(10, 20_000);
+    await writer.waitForAcks(10, 20_000);
 
     // Refused: the target is cut from the primary's endpoint, so it falls out of SYNCHRONIZED.
     const target = harness.cluster.podNames().find((p) => p !== third)!;
@@ -97,23 +65,11 @@ describe("issue 6 scenarios: planned failover (3 synchronous replicas on mssql-s
     harness.cluster.annotateCr(annotations.switchoverTo, null);
     harness.sim.heal(third, target);
     await eventually("a healthy AG after the heal", () => healthyAg(harness), 90_000);
-    await w.waitForAcks(5, 20_000);
-    s.stop();
-    await w.stop();
-    await expectInvariants(harness, w, s, { groupId });
+    await scenario.finish();
   });
 
   it("2. primary pod deleted gracefully: preStop hands over to a synchronized secondary before SQL Server stops", async () => {
-    const harness = new SimHarness({ cr: scenarioManifest() });
-    h = harness;
-    const { primary, groupId } = await bootstrapScenario(harness);
-    const w = new ListenerWriter(harness, "prestop");
-    writer = w;
-    const s = new LabelSampler(harness);
-    sampler = s;
-    s.start();
-    w.start();
-    await w.waitForAcks(10, 20_000);
+    const { harness, primary, writer } = await scenario.setUp("prestop");
 
     // kubectl delete pod: deletionTimestamp set, the kubelet runs the preStop hook, then stops the containers.
     const deletedAtMs = performance.now();
@@ -125,9 +81,9 @@ describe("issue 6 scenarios: planned failover (3 synchronous replicas on mssql-s
     expect(harness.sim.writableNow().map((x) => x.instance), "the old primary no longer writes when preStop returns").to.not.include(primary);
     await harness.stopAgent(primary);
     await harness.sim.stop(primary);
-    const ack = await eventually("writes on the new primary", () => w.acks.find((a) => a.atMs > deletedAtMs && a.pod !== primary), 30_000, 50);
+    const ack = await eventually("writes on the new primary", () => writer.acks.find((a) => a.atMs > deletedAtMs && a.pod !== primary), 30_000, 50);
     expect(ack.pod).to.equal(answer.target);
-    reportOutage("2 graceful delete with preStop (target gap ≤ 2 s)", w.outageAround(deletedAtMs, primary), w);
+    reportOutage("2 graceful delete with preStop (target gap ≤ 2 s)", writer.outageAround(deletedAtMs, primary), writer);
 
     // The StatefulSet re-creates the pod on the retained volume; it rejoins as a secondary.
     harness.cluster.replacePod(primary);
@@ -135,9 +91,6 @@ describe("issue 6 scenarios: planned failover (3 synchronous replicas on mssql-s
     await harness.restartAgent(primary);
     await eventually("a healthy AG after the pod came back", () => healthyAg(harness), 90_000);
     expect(holderOf(harness)).to.equal(answer.target);
-    await w.waitForAcks(5, 20_000);
-    s.stop();
-    await w.stop();
-    await expectInvariants(harness, w, s, { groupId });
+    await scenario.finish();
   });
 });

@@ -8,67 +8,28 @@
  *     ReplicaRecoveryFailed=True.
  */
 import { expect } from "chai";
-import { SimHarness, eventually } from "../testing/sim-harness.js";
-import {
-  LabelSampler,
-  ListenerWriter,
-  bootstrapScenario,
-  conditionOf,
-  dumpOnFailure,
-  expectInvariants,
-  healthyAg,
-  holderOf,
-  reportOutage,
-  scenarioManifest,
-  sleep,
-} from "../testing/scenario-kit.js";
-import type { DecidePolicy } from "../../core/index.js";
+import { type SimHarness, eventually } from "../testing/sim-harness.js";
+import { type ListenerWriter, conditionOf, healthyAg, holderOf, reportOutage, sleep, useScenario } from "../testing/scenario-kit.js";
 
 describe("issue 6 scenarios: recovery of secondaries (3 synchronous replicas on mssql-sim)", function () {
   this.timeout(240_000);
-  let h: SimHarness | undefined;
-  let writer: ListenerWriter | undefined;
-  let sampler: LabelSampler | undefined;
-
-  afterEach(async function () {
-    sampler?.stop();
-    await writer?.stop();
-    dumpOnFailure(this, h);
-    await h?.stop();
-    h = undefined;
-    writer = undefined;
-    sampler = undefined;
-  });
-
-  async function setUp(prefix: string, policy?: Partial<DecidePolicy>): Promise<{ harness: SimHarness; primary: string; groupId: string; w: ListenerWriter; s: LabelSampler }> {
-    const harness = new SimHarness({ cr: scenarioManifest(), ...(policy !== undefined ? { policy } : {}) });
-    h = harness;
-    const { primary, groupId } = await bootstrapScenario(harness);
-    const w = new ListenerWriter(harness, prefix);
-    writer = w;
-    const s = new LabelSampler(harness);
-    sampler = s;
-    s.start();
-    w.start();
-    await w.waitForAcks(10, 20_000);
-    return { harness, primary, groupId, w, s };
-  }
+  const scenario = useScenario(this);
 
   function syncState(harness: SimHarness, pod: string): string | undefined {
     return harness.agent(pod).loop.status().databases.find((d) => d.name === "appdb")?.synchronizationState;
   }
 
   it("9. endpoint partition between the primary and one secondary: no split brain, NOT SYNCHRONIZING, recovers after the heal", async () => {
-    const { harness, primary, groupId, w, s } = await setUp("partition");
+    const { harness, primary, writer } = await scenario.setUp("partition");
     const epoch = harness.cluster.leaseRecord()?.leaseTransitions;
     const cut = harness.cluster.podNames().find((p) => p !== primary)!;
     const cutAtMs = performance.now();
     harness.sim.partition(primary, cut);
     await eventually(`${cut} NOT SYNCHRONIZING`, () => syncState(harness, cut) === "NOT SYNCHRONIZING", 30_000, 100);
-    const before = w.acks.length;
-    await w.waitForAcks(10, 30_000);
-    expect(w.acks.slice(before).every((a) => a.pod === primary), "the primary keeps committing with the other secondary").to.equal(true);
-    console.log(`      [9 partition primary–${cut}] longest pause between acks ${(w.maxGapMs(cutAtMs, performance.now()) / 1000).toFixed(2)} s (the session timeout drops ${cut} from the commit set)`);
+    const before = writer.acks.length;
+    await writer.waitForAcks(10, 30_000);
+    expect(writer.acks.slice(before).every((a) => a.pod === primary), "the primary keeps committing with the other secondary").to.equal(true);
+    console.log(`      [9 partition primary–${cut}] longest pause between acks ${(writer.maxGapMs(cutAtMs, performance.now()) / 1000).toFixed(2)} s (the session timeout drops ${cut} from the commit set)`);
     await sleep(3000);
     expect(harness.cluster.leaseRecord(), "no failover").to.include({ holderIdentity: primary, leaseTransitions: epoch });
 
@@ -77,21 +38,18 @@ describe("issue 6 scenarios: recovery of secondaries (3 synchronous replicas on 
     await eventually(`${cut} SYNCHRONIZED after the heal`, () => healthyAg(harness), 120_000);
     console.log(`      [9] ${cut} SYNCHRONIZED again ${((performance.now() - healedAtMs) / 1000).toFixed(2)} s after the heal`);
     expect(holderOf(harness)).to.equal(primary);
-    await w.waitForAcks(5, 20_000);
-    s.stop();
-    await w.stop();
-    await expectInvariants(harness, w, s, { groupId });
+    await scenario.finish();
   });
 
   /** Crashes the primary and restarts it as soon as a peer is promoted: it reconnects early and is latched (41104). */
-  async function earlyRestart(harness: SimHarness, primary: string, w: ListenerWriter): Promise<string> {
+  async function earlyRestart(harness: SimHarness, primary: string, writer: ListenerWriter): Promise<string> {
     // Generous on purpose: on a loaded 2-core machine the restart below can take longer than a short window, and
     // then the replica is not latched at all and the scenario would not exercise the 41104 ladder it is about.
     harness.sim.setTimings({ earlyReconnectWindowMs: 180_000 });
     const faultAtMs = performance.now();
     await harness.sim.crash(primary);
-    const ack = await eventually("writes on a promoted peer", () => w.acks.find((a) => a.atMs > faultAtMs && a.pod !== primary), 60_000, 50);
-    reportOutage("10 sql crash before the early restart", w.outageAround(faultAtMs, primary), w);
+    const ack = await eventually("writes on a promoted peer", () => writer.acks.find((a) => a.atMs > faultAtMs && a.pod !== primary), 60_000, 50);
+    reportOutage("10 sql crash before the early restart", writer.outageAround(faultAtMs, primary), writer);
     await harness.sim.start(primary);
     return ack.pod;
   }
@@ -102,8 +60,8 @@ describe("issue 6 scenarios: recovery of secondaries (3 synchronous replicas on 
   }
 
   it("10a. 41104 after an early restart: the recovery ladder (OFFLINE + endpoint restart) brings the replica back", async () => {
-    const { harness, primary, groupId, w, s } = await setUp("latch41104");
-    const newPrimary = await earlyRestart(harness, primary, w);
+    const { harness, primary, writer } = await scenario.setUp("latch41104");
+    const newPrimary = await earlyRestart(harness, primary, writer);
     let sawStuck = false;
     await eventually(
       `${primary} back as a SYNCHRONIZED secondary`,
@@ -116,15 +74,14 @@ describe("issue 6 scenarios: recovery of secondaries (3 synchronous replicas on 
     );
     expect(hit41104(harness, primary), `${primary} got 41104 on SET ROLE = SECONDARY`).to.equal(true);
     expect(sawStuck, `${primary} reported itself stuck RESOLVING`).to.equal(true);
-    await w.waitForAcks(5, 20_000);
-    s.stop();
-    await w.stop();
-    await expectInvariants(harness, w, s, { groupId });
+    await scenario.finish();
   });
 
   it("10b. 41104 and the replica kept partitioned: the ladder gives up and the AG reports ReplicaRecoveryFailed", async () => {
-    const { harness, primary, groupId, w, s } = await setUp("gave-up", { maxEndpointRestarts: 2, stuckBeforeEndpointRestartMs: 3000, endpointRestartMinIntervalMs: 3000 });
-    const newPrimary = await earlyRestart(harness, primary, w);
+    const { harness, primary, writer } = await scenario.setUp("gave-up", {
+      policy: { maxEndpointRestarts: 2, stuckBeforeEndpointRestartMs: 3000, endpointRestartMinIntervalMs: 3000 },
+    });
+    const newPrimary = await earlyRestart(harness, primary, writer);
     for (const peer of harness.cluster.podNames().filter((p) => p !== primary)) harness.sim.partition(primary, peer);
     const failed = await eventually(
       "ReplicaRecoveryFailed=True",
@@ -144,9 +101,6 @@ describe("issue 6 scenarios: recovery of secondaries (3 synchronous replicas on 
     for (const peer of harness.cluster.podNames().filter((p) => p !== primary)) harness.sim.heal(primary, peer);
     await eventually("a healthy AG after the heal", () => healthyAg(harness), 120_000);
     await eventually("ReplicaRecoveryFailed=False", () => conditionOf(harness, "ReplicaRecoveryFailed")?.status === "False", 30_000);
-    await w.waitForAcks(5, 20_000);
-    s.stop();
-    await w.stop();
-    await expectInvariants(harness, w, s, { groupId });
+    await scenario.finish();
   });
 });

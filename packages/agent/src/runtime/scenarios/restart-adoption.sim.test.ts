@@ -7,18 +7,8 @@
  *     adopted with the same group_id, never re-created (ARCHITECTURE §4.6, §5 invariant 4).
  */
 import { expect } from "chai";
-import { SimHarness, eventually } from "../testing/sim-harness.js";
-import {
-  AG_NAME,
-  LabelSampler,
-  ListenerWriter,
-  bootstrapScenario,
-  dumpOnFailure,
-  expectInvariants,
-  healthyAg,
-  reportOutage,
-  scenarioManifest,
-} from "../testing/scenario-kit.js";
+import { type SimHarness, eventually } from "../testing/sim-harness.js";
+import { AG_NAME, healthyAg, reportOutage, useScenario } from "../testing/scenario-kit.js";
 
 function sequenceNumberOf(harness: SimHarness, pod: string): bigint {
   const summary = harness.sim.get(pod).summary() as { ags: { name: string; sequenceNumber: unknown }[] };
@@ -32,36 +22,10 @@ function createAgStatements(harness: SimHarness): string[] {
 
 describe("issue 6 scenarios: whole-cluster restart and adoption (3 synchronous replicas on mssql-sim)", function () {
   this.timeout(240_000);
-  let h: SimHarness | undefined;
-  let writer: ListenerWriter | undefined;
-  let sampler: LabelSampler | undefined;
-
-  afterEach(async function () {
-    sampler?.stop();
-    await writer?.stop();
-    dumpOnFailure(this, h);
-    await h?.stop();
-    h = undefined;
-    writer = undefined;
-    sampler = undefined;
-  });
-
-  async function setUp(prefix: string): Promise<{ harness: SimHarness; primary: string; groupId: string; w: ListenerWriter; s: LabelSampler }> {
-    const harness = new SimHarness({ cr: scenarioManifest() });
-    h = harness;
-    const { primary, groupId } = await bootstrapScenario(harness);
-    const w = new ListenerWriter(harness, prefix);
-    writer = w;
-    const s = new LabelSampler(harness);
-    sampler = s;
-    s.start();
-    w.start();
-    await w.waitForAcks(10, 20_000);
-    return { harness, primary, groupId, w, s };
-  }
+  const scenario = useScenario(this);
 
   it("11. whole-cluster cold restart: one primary, the one with the highest sequence number, nothing lost", async () => {
-    const { harness, primary, groupId, w, s } = await setUp("cold-restart");
+    const { harness, primary, writer } = await scenario.setUp("cold-restart");
     const pods = harness.cluster.podNames();
     // Power loss: every agent and SQL Server at once, no preStop, no release.
     const faultAtMs = performance.now();
@@ -74,17 +38,14 @@ describe("issue 6 scenarios: whole-cluster restart and adoption (3 synchronous r
     expect(max > 0n, "sequence numbers read back").to.equal(true);
     for (const pod of pods) await harness.restartAgent(pod);
     const newPrimary = await eventually("a healthy AG after the cold restart", () => healthyAg(harness), 120_000);
-    reportOutage("11 cold restart (restart time included)", w.outageAround(faultAtMs), w);
+    reportOutage("11 cold restart (restart time included)", writer.outageAround(faultAtMs), writer);
     expect(sequence.get(newPrimary), `${newPrimary}'s sequence number before the restart`).to.equal(max);
     expect(createAgStatements(harness), "CREATE AVAILABILITY GROUP statements").to.have.length(1);
-    await w.waitForAcks(5, 20_000);
-    s.stop();
-    await w.stop();
-    await expectInvariants(harness, w, s, { groupId });
+    await scenario.finish();
   });
 
   it("12. CR deleted and re-created over retained volumes: the AG is adopted (same group_id), never re-created", async () => {
-    const { harness, primary, groupId, w, s } = await setUp("adoption");
+    const { harness, primary, groupId, writer } = await scenario.setUp("adoption");
     const pods = harness.cluster.podNames();
     // kubectl delete: the StatefulSet and its pods go (volumes retained), the Lease is garbage-collected.
     const faultAtMs = performance.now();
@@ -101,13 +62,10 @@ describe("issue 6 scenarios: whole-cluster restart and adoption (3 synchronous r
     for (const pod of pods) await harness.sim.start(pod);
     for (const pod of pods) await harness.restartAgent(pod);
     const newPrimary = await eventually("the existing AG adopted and healthy", () => healthyAg(harness), 120_000);
-    reportOutage("12 CR re-created (restart time included)", w.outageAround(faultAtMs), w);
+    reportOutage("12 CR re-created (restart time included)", writer.outageAround(faultAtMs), writer);
     console.log(`      adopted with ${newPrimary} as primary (was ${primary}); status.groupId ${harness.cluster.status?.groupId}`);
     expect(harness.cluster.status?.groupId?.toUpperCase(), "the new status records the existing group_id").to.equal(groupId.toUpperCase());
     expect(createAgStatements(harness), "CREATE AVAILABILITY GROUP statements").to.have.length(1);
-    await w.waitForAcks(5, 20_000);
-    s.stop();
-    await w.stop();
-    await expectInvariants(harness, w, s, { groupId });
+    await scenario.finish();
   });
 });

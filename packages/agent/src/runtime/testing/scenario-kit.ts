@@ -8,6 +8,7 @@
  *  3. the primary label never on two pods at once, and it ends on the writable replica;
  *  4. nothing dropped or re-created (no DROP in any statement log, one group_id everywhere, unchanged).
  * Outage windows are measured and printed, never asserted (tests check behaviour, benchmarks speed).
+ * `useScenario(this)` in a suite body gives each test its harness, workload and sampler and tears them down once.
  */
 import { expect } from "chai";
 import { labels, type SQLServerAvailabilityGroup } from "@sqlag/api";
@@ -15,18 +16,25 @@ import { compatibilityManifest } from "@sqlag/api/schema/fixtures";
 import { overlappingWriters } from "@sqlag/mssql-sim/cluster";
 import { SqlConnection } from "../../sql/connection.js";
 import type { Statement } from "../../sql/statements.js";
-import { eventually, HARNESS_TIMING_SECONDS, SIM_SA_PASSWORD, type SimHarness } from "./sim-harness.js";
+import { eventually, HARNESS_TIMING_SECONDS, SIM_SA_PASSWORD, SimHarness, type SimHarnessOptions } from "./sim-harness.js";
 
 export const AG_NAME = "AG1";
 
-/** The compatibility manifest with appdb and the harness timings; `replicas` synchronous automatic replicas by default. */
-export function scenarioManifest(edit?: (cr: SQLServerAvailabilityGroup) => void): SQLServerAvailabilityGroup {
+/** The compatibility manifest (two synchronous replicas and one asynchronous) with appdb and the harness timings. */
+export function harnessManifest(edit?: (cr: SQLServerAvailabilityGroup) => void): SQLServerAvailabilityGroup {
   const cr = compatibilityManifest();
   cr.spec.databases = [{ name: "appdb" }];
   cr.spec.timing = { ...HARNESS_TIMING_SECONDS };
-  cr.spec.replicas[2] = { ...cr.spec.replicas[2]!, availabilityMode: "SynchronousCommit", failoverMode: "Automatic" };
   edit?.(cr);
   return cr;
+}
+
+/** The harness manifest with all three replicas synchronous with automatic failover, then `edit`. */
+export function scenarioManifest(edit?: (cr: SQLServerAvailabilityGroup) => void): SQLServerAvailabilityGroup {
+  return harnessManifest((cr) => {
+    cr.spec.replicas[2] = { ...cr.spec.replicas[2]!, availabilityMode: "SynchronousCommit", failoverMode: "Automatic" };
+    edit?.(cr);
+  });
 }
 
 export const createKvTable: Statement = { name: "create_kv", sql: "USE [appdb]; CREATE TABLE kv (k nvarchar(64) PRIMARY KEY, v nvarchar(4000))" };
@@ -56,7 +64,8 @@ export function synchronousPods(h: SimHarness): string[] {
   return h.cluster.cr.spec.replicas.flatMap((r, ordinal) => (r.availabilityMode === "SynchronousCommit" ? [h.podName(ordinal)] : []));
 }
 
-function databaseState(h: SimHarness, pod: string): string | undefined {
+/** appdb's synchronization state of `pod` in the status the holder publishes. */
+export function appdbSynchronizationState(h: SimHarness, pod: string): string | undefined {
   return h.cluster.status?.databases?.find((d) => d.name === "appdb")?.replicas.find((r) => r.replica === pod)?.synchronizationState;
 }
 
@@ -71,7 +80,7 @@ export function healthyAg(h: SimHarness, pods: readonly string[] = synchronousPo
   const labelled = labelledPrimaries(h);
   if (labelled.length !== 1 || labelled[0] !== holder) return undefined;
   if (h.cluster.status?.primaryReplica !== holder) return undefined;
-  for (const pod of pods) if (pod !== holder && databaseState(h, pod) !== "SYNCHRONIZED") return undefined;
+  for (const pod of pods) if (pod !== holder && appdbSynchronizationState(h, pod) !== "SYNCHRONIZED") return undefined;
   return holder;
 }
 
@@ -338,6 +347,124 @@ export function dumpOnFailure(context: Mocha.Context, h: SimHarness | undefined)
   if (h === undefined || (context.currentTest?.state !== "failed" && process.env["SQLAG_SCENARIO_LOGS"] !== "1")) return;
   console.log(h.dumpLogs(Number(process.env["SQLAG_SCENARIO_LOG_LINES"] ?? 80)));
   console.log(JSON.stringify({ status: h.cluster.status, lease: h.cluster.leaseRecord(), sim: h.cluster.podNames().map((p) => h.sim.get(p).summary()) }, null, 1));
+}
+
+/** A harness bootstrapped to a healthy AG (with the kv table) for the current test. */
+export interface BootstrappedScenario {
+  harness: SimHarness;
+  /** The primary after bootstrap. */
+  primary: string;
+  /** The AG's group_id after bootstrap; the invariants require it unchanged at the end. */
+  groupId: string;
+}
+
+/** The workload of the current test: the listener writer and the label sampler, both running. */
+export interface ScenarioWorkload {
+  writer: ListenerWriter;
+  sampler: LabelSampler;
+}
+
+export type Scenario = BootstrappedScenario & ScenarioWorkload;
+
+/**
+ * The harness, workload and sampler of the current test of one simulator suite, torn down once after every test
+ * whatever the test did: the sampler and the writer stop first (so no write goes to a stopping instance), the
+ * agent logs are dumped if the test failed, then the harness stops. A scenario test starts with `setUp()` (or
+ * `bootstrap()` and later `startWorkload()`) and ends with `finish()`; a test that drives its own harness takes
+ * it from `newHarness()` and gets the same teardown.
+ */
+export class ScenarioFixture {
+  private harness: SimHarness | undefined;
+  private groupId: string | undefined;
+  private writer: ListenerWriter | undefined;
+  private sampler: LabelSampler | undefined;
+
+  constructor(suite: Mocha.Suite) {
+    const tearDown = (context: Mocha.Context): Promise<void> => this.tearDown(context);
+    suite.afterEach(async function () {
+      await tearDown(this);
+    });
+  }
+
+  /** A harness (not started) for the current test, stopped after it. */
+  newHarness(options: SimHarnessOptions): SimHarness {
+    this.harness = new SimHarness(options);
+    return this.harness;
+  }
+
+  /** A harness on `options.cr` (default `scenarioManifest()`) started and bootstrapped to a healthy AG with the kv table. */
+  async bootstrap(options: Partial<SimHarnessOptions> = {}): Promise<BootstrappedScenario> {
+    const harness = this.newHarness({ ...options, cr: options.cr ?? scenarioManifest() });
+    const { primary, groupId } = await bootstrapScenario(harness);
+    this.groupId = groupId;
+    return { harness, primary, groupId };
+  }
+
+  /** Starts the label sampler and the writer (keys `prefix-n`) on the bootstrapped harness; resolves once 10 writes were acknowledged. */
+  async startWorkload(prefix: string): Promise<ScenarioWorkload> {
+    const harness = this.bootstrapped().harness;
+    const writer = new ListenerWriter(harness, prefix);
+    this.writer = writer;
+    const sampler = new LabelSampler(harness);
+    this.sampler = sampler;
+    sampler.start();
+    writer.start();
+    await writer.waitForAcks(10, 20_000);
+    return { writer, sampler };
+  }
+
+  /** `bootstrap(options)`, then `startWorkload(prefix)`: the usual start of a scenario. */
+  async setUp(prefix: string, options: Partial<SimHarnessOptions> = {}): Promise<Scenario> {
+    const bootstrapped = await this.bootstrap(options);
+    return { ...bootstrapped, ...(await this.startWorkload(prefix)) };
+  }
+
+  /** Waits until the workload flows (5 more acknowledged writes), then stops the sampler and the writer. */
+  async stopWorkload(): Promise<void> {
+    const { writer, sampler } = this.workload();
+    await writer.waitForAcks(5, 20_000);
+    sampler.stop();
+    await writer.stop();
+  }
+
+  /** The four invariants over the whole run (`stopWorkload()` first); returns the final primary. */
+  async expectInvariants(): Promise<string> {
+    const { harness, groupId } = this.bootstrapped();
+    const { writer, sampler } = this.workload();
+    return expectInvariants(harness, writer, sampler, { groupId });
+  }
+
+  /** The end of a scenario: `stopWorkload()`, then `expectInvariants()`. */
+  async finish(): Promise<string> {
+    await this.stopWorkload();
+    return this.expectInvariants();
+  }
+
+  private bootstrapped(): { harness: SimHarness; groupId: string } {
+    if (this.harness === undefined || this.groupId === undefined) throw new Error("no bootstrapped scenario in this test: call bootstrap() or setUp() first");
+    return { harness: this.harness, groupId: this.groupId };
+  }
+
+  private workload(): ScenarioWorkload {
+    if (this.writer === undefined || this.sampler === undefined) throw new Error("no workload in this test: call startWorkload() or setUp() first");
+    return { writer: this.writer, sampler: this.sampler };
+  }
+
+  private async tearDown(context: Mocha.Context): Promise<void> {
+    this.sampler?.stop();
+    await this.writer?.stop();
+    dumpOnFailure(context, this.harness);
+    await this.harness?.stop();
+    this.harness = undefined;
+    this.groupId = undefined;
+    this.writer = undefined;
+    this.sampler = undefined;
+  }
+}
+
+/** Call in a `describe(…, function () { … })` body: `const scenario = useScenario(this);`. */
+export function useScenario(suite: Mocha.Suite): ScenarioFixture {
+  return new ScenarioFixture(suite);
 }
 
 export function sleep(ms: number): Promise<void> {
