@@ -4,6 +4,10 @@ import {
   describeSchedule,
   generateChaosSchedule,
   instantFaults,
+  noPrecondition,
+  partitionPrecondition,
+  primaryLossPrecondition,
+  secondaryCrashPrecondition,
   openFaults,
   parseChaosSeed,
   primaryLossFaults,
@@ -15,9 +19,10 @@ import {
 const seeds = Array.from({ length: 500 }, (_, index) => index * 7919 + 1);
 const schedules = seeds.map((seed) => generateChaosSchedule({ seed, faultCount: 10 }));
 
-const primaryLoss = { synchronizedSecondaries: 1, everySecondaryJoined: true };
-const none = { synchronizedSecondaries: 0, everySecondaryJoined: false };
-const bothSynchronized = { synchronizedSecondaries: 2, everySecondaryJoined: true };
+const primaryLoss = primaryLossPrecondition;
+const none = noPrecondition;
+const bothSynchronized = partitionPrecondition;
+const spare = secondaryCrashPrecondition;
 
 /** Open faults in place when each step runs, replayed from the steps. */
 function openDuring(steps: readonly ChaosStep[]): (string | undefined)[] {
@@ -66,6 +71,12 @@ describe("chaos schedule generator", () => {
         expect(step.target).to.deep.equal({ role: "primary" });
       }
     }
+  });
+
+  it("kills a secondary SQL Server only while another secondary is SYNCHRONIZED, over 500 seeds", () => {
+    const crashes = schedules.flatMap((schedule) => schedule.steps.filter((step) => step.kind === "instant" && step.fault === "kill-secondary-sql"));
+    expect(crashes.length).to.be.greaterThan(0);
+    for (const step of crashes) expect(step.precondition.spareSynchronizedSecondary).to.equal(true);
   });
 
   it("opens a partition only once both secondaries are SYNCHRONIZED", () => {
@@ -146,7 +157,7 @@ describe("chaos schedule safety rules (scheduleViolations)", () => {
       name: "the other secondary crashed while one is partitioned",
       steps: [
         { kind: "open", faultNumber: 1, fault: "partition", target: { role: "secondary", pick: 0.1 }, holdMs: 3_000, precondition: bothSynchronized, gapAfterMs: 1_000 },
-        { kind: "instant", faultNumber: 2, fault: "kill-secondary-sql", target: { role: "secondary", pick: 0.9 }, precondition: none, gapAfterMs: 1_000 },
+        { kind: "instant", faultNumber: 2, fault: "kill-secondary-sql", target: { role: "secondary", pick: 0.9 }, precondition: spare, gapAfterMs: 1_000 },
         { kind: "heal", heal: "heal-partition", precondition: none, gapAfterMs: 1_000 },
       ],
       violation: /hits a second replica/,
@@ -155,9 +166,19 @@ describe("chaos schedule safety rules (scheduleViolations)", () => {
       name: "the partitioned secondary crashed again is safe",
       steps: [
         { kind: "open", faultNumber: 1, fault: "partition", target: { role: "secondary", pick: 0.1 }, holdMs: 3_000, precondition: bothSynchronized, gapAfterMs: 1_000 },
-        { kind: "instant", faultNumber: 2, fault: "kill-secondary-sql", target: { role: "impaired" }, precondition: none, gapAfterMs: 1_000 },
+        { kind: "instant", faultNumber: 2, fault: "kill-secondary-sql", target: { role: "impaired" }, precondition: spare, gapAfterMs: 1_000 },
         { kind: "heal", heal: "heal-partition", precondition: none, gapAfterMs: 1_000 },
       ],
+      violation: undefined,
+    },
+    {
+      name: "a secondary SQL Server killed without another SYNCHRONIZED secondary",
+      steps: [{ kind: "instant", faultNumber: 1, fault: "kill-secondary-sql", target: { role: "secondary", pick: 0.2 }, precondition: none, gapAfterMs: 1_000 }],
+      violation: /without another SYNCHRONIZED secondary/,
+    },
+    {
+      name: "a secondary SQL Server killed with the other secondary SYNCHRONIZED is safe",
+      steps: [{ kind: "instant", faultNumber: 1, fault: "kill-secondary-sql", target: { role: "secondary", pick: 0.2 }, precondition: spare, gapAfterMs: 1_000 }],
       violation: undefined,
     },
     {

@@ -12,6 +12,10 @@
  *    synchronized candidate plus a second positive sequence-number report exist);
  *  - a partition is only opened once both secondaries are SYNCHRONIZED, so the one left out of it stays the
  *    primary's synchronized partner;
+ *  - a secondary's SQL Server is only killed while the other secondary is SYNCHRONIZED: with three synchronous
+ *    replicas the primary requires one synchronized secondary to commit (RSSTC = ⌊3/2⌋ = 1, §4.5 step 4), so
+ *    without that partner the writes would stall until a secondary caught up (safe, but not a fault the
+ *    workload should have to sit out);
  *  - while an open fault impairs a secondary, only that same secondary may be hit again; while it impairs the
  *    primary (API cut), nothing else is injected;
  *  - every open fault is healed before the end.
@@ -60,6 +64,8 @@ export interface SettlePrecondition {
   readonly synchronizedSecondaries: number;
   /** Both secondaries' agents report role SECONDARY (SQL up and joined: they can answer the quorum gate). */
   readonly everySecondaryJoined: boolean;
+  /** A secondary other than the step's target reports SYNCHRONIZED (the primary keeps a commit partner). */
+  readonly spareSynchronizedSecondary: boolean;
 }
 
 interface StepCommon {
@@ -136,9 +142,10 @@ export function parseChaosSeed(raw: string | undefined): number | undefined {
   return value;
 }
 
-const noPrecondition: SettlePrecondition = { synchronizedSecondaries: 0, everySecondaryJoined: false };
-const primaryLossPrecondition: SettlePrecondition = { synchronizedSecondaries: 1, everySecondaryJoined: true };
-const partitionPrecondition: SettlePrecondition = { synchronizedSecondaries: 2, everySecondaryJoined: true };
+export const noPrecondition: SettlePrecondition = { synchronizedSecondaries: 0, everySecondaryJoined: false, spareSynchronizedSecondary: false };
+export const primaryLossPrecondition: SettlePrecondition = { synchronizedSecondaries: 1, everySecondaryJoined: true, spareSynchronizedSecondary: false };
+export const partitionPrecondition: SettlePrecondition = { synchronizedSecondaries: 2, everySecondaryJoined: true, spareSynchronizedSecondary: true };
+export const secondaryCrashPrecondition: SettlePrecondition = { synchronizedSecondaries: 1, everySecondaryJoined: false, spareSynchronizedSecondary: true };
 
 /** Where an open fault leaves the AG: nothing open, or one fault impairing the primary or one secondary. */
 type OpenState = { readonly fault: OpenFault; readonly impairs: "primary" | "secondary" } | undefined;
@@ -200,7 +207,7 @@ export function generateChaosSchedule(options: ChaosScheduleOptions): ChaosSched
       fault,
       target,
       ...(fault === "freeze-primary" ? { holdMs: between(random, 1_500, 3_000) } : {}),
-      precondition: primaryLossFaults.has(fault) ? primaryLossPrecondition : noPrecondition,
+      precondition: primaryLossFaults.has(fault) ? primaryLossPrecondition : fault === "kill-secondary-sql" ? secondaryCrashPrecondition : noPrecondition,
       gapAfterMs: gap(),
     });
   }
@@ -243,6 +250,9 @@ export function scheduleViolations(steps: readonly ChaosStep[]): string[] {
       continue;
     }
     if (step.target.role === "primary") violations.push(`${at}: ${step.fault} targets a secondary`);
+    if (step.fault === "kill-secondary-sql" && !step.precondition.spareSynchronizedSecondary) {
+      violations.push(`${at}: kill-secondary-sql without another SYNCHRONIZED secondary (the primary would have no commit partner)`);
+    }
     if (open?.impairs === "primary") violations.push(`${at}: ${step.fault} injected while the primary is cut from the API server`);
     if (open?.impairs === "secondary" && step.target.role !== "impaired") violations.push(`${at}: ${step.fault} hits a second replica while ${open.fault} impairs one`);
     if (open === undefined && step.target.role === "impaired") violations.push(`${at}: ${step.fault} targets the impaired replica with nothing open`);
@@ -254,7 +264,13 @@ export function scheduleViolations(steps: readonly ChaosStep[]): string[] {
 /** One line per step, for the log before the run starts (so a failure can be matched to its step). */
 export function describeSchedule(schedule: ChaosSchedule): string[] {
   return schedule.steps.map((step, index) => {
-    const gate = step.precondition.synchronizedSecondaries > 0 || step.precondition.everySecondaryJoined ? ` [after ≥${step.precondition.synchronizedSecondaries} SYNCHRONIZED secondaries${step.precondition.everySecondaryJoined ? ", both joined" : ""}]` : "";
+    const { synchronizedSecondaries, everySecondaryJoined, spareSynchronizedSecondary } = step.precondition;
+    const conditions = [
+      ...(synchronizedSecondaries > 0 ? [`≥${synchronizedSecondaries} SYNCHRONIZED secondaries`] : []),
+      ...(everySecondaryJoined ? ["both joined"] : []),
+      ...(spareSynchronizedSecondary ? ["another secondary SYNCHRONIZED"] : []),
+    ];
+    const gate = conditions.length > 0 ? ` [after ${conditions.join(", ")}]` : "";
     if (step.kind === "heal") return `${index + 1}. ${step.heal}${gate}`;
     const hold = step.holdMs !== undefined ? ` for ${(step.holdMs / 1000).toFixed(1)} s` : "";
     return `${index + 1}. fault ${step.faultNumber}: ${step.fault} → ${describeTarget(step.target)}${hold}${gate}`;

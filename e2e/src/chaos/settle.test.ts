@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { noPrecondition, primaryLossPrecondition, secondaryCrashPrecondition } from "./schedule.js";
 import { judgeSettled, labelledPrimary, type AgObservation, type PodObservation } from "./settle.js";
 
 const primary: PodObservation = { name: "ag-0", roleLabel: "primary", agent: { role: "PRIMARY", databaseSynchronized: true }, writable: true };
@@ -7,12 +8,12 @@ const lagging = (name: string): PodObservation => ({ name, roleLabel: "secondary
 const down = (name: string): PodObservation => ({ name, roleLabel: "secondary", agent: { role: "UNKNOWN", databaseSynchronized: false }, writable: undefined });
 const view = (pods: PodObservation[], listenerPods = ["ag-0"]): AgObservation => ({ expectedPods: 3, pods, listenerPods });
 
-const baseline = { synchronizedSecondaries: 0, everySecondaryJoined: false };
-const primaryLoss = { synchronizedSecondaries: 1, everySecondaryJoined: true };
+const baseline = noPrecondition;
+const primaryLoss = primaryLossPrecondition;
 
 describe("chaos settle judgement", () => {
   const cases: { name: string; observation: AgObservation; precondition: typeof baseline; waitingFor: RegExp | undefined }[] = [
-    { name: "healthy AG", observation: view([primary, synced("ag-1"), synced("ag-2")]), precondition: { synchronizedSecondaries: 2, everySecondaryJoined: true }, waitingFor: undefined },
+    { name: "healthy AG", observation: view([primary, synced("ag-1"), synced("ag-2")]), precondition: { synchronizedSecondaries: 2, everySecondaryJoined: true, spareSynchronizedSecondary: true }, waitingFor: undefined },
     { name: "a pod missing (being re-created)", observation: view([primary, synced("ag-1")]), precondition: baseline, waitingFor: /3 pods/ },
     { name: "an agent not answering", observation: view([primary, synced("ag-1"), { ...synced("ag-2"), agent: undefined }]), precondition: baseline, waitingFor: /agents of ag-2/ },
     { name: "no primary label", observation: view([{ ...primary, roleLabel: "resolving" }, synced("ag-1"), synced("ag-2")]), precondition: baseline, waitingFor: /exactly one pod labelled primary \(have none\)/ },
@@ -36,6 +37,18 @@ describe("chaos settle judgement", () => {
         expect(verdict.settled).to.equal(false);
         if (!verdict.settled) expect(verdict.waitingFor).to.match(waitingFor);
       }
+    });
+  }
+
+  const spareCases: { name: string; pods: PodObservation[]; target: string | undefined; settled: boolean }[] = [
+    { name: "crash ag-1 with ag-2 SYNCHRONIZED", pods: [primary, lagging("ag-1"), synced("ag-2")], target: "ag-1", settled: true },
+    { name: "crash ag-2 with only ag-2 SYNCHRONIZED", pods: [primary, lagging("ag-1"), synced("ag-2")], target: "ag-2", settled: false },
+    { name: "crash ag-2 with ag-2 down and ag-1 lagging", pods: [primary, lagging("ag-1"), down("ag-2")], target: "ag-2", settled: false },
+  ];
+  for (const { name, pods, target, settled } of spareCases) {
+    it(`spare synchronized partner: ${name}`, () => {
+      const verdict = judgeSettled(view(pods), secondaryCrashPrecondition, (secondaries) => (target !== undefined && secondaries.includes(target) ? target : undefined));
+      expect(verdict.settled, JSON.stringify(verdict)).to.equal(settled);
     });
   }
 

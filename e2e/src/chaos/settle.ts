@@ -3,7 +3,8 @@
  * AG (the role labels, each agent's own /v1/status, mssql-sim's writable flag, the rw listener's ready
  * endpoints). A full resync after every fault would blow the spec's budget, so the runner waits only for what
  * the next step needs (its SettlePrecondition) on top of the baseline: every pod's agent answers, exactly one
- * pod is labelled primary, its agent says PRIMARY, SQL Server accepts writes there, and the listener points at it.
+ * pod is labelled primary, its agent says PRIMARY, the listener points at it only, and a probe write through the
+ * listener commits there (so a primary waiting for a synchronous partner does not count as settled).
  */
 import type { SettlePrecondition } from "./schedule.js";
 
@@ -13,7 +14,7 @@ export interface PodObservation {
   readonly roleLabel: string | undefined;
   /** The agent's own view; undefined when /v1/status did not answer. */
   readonly agent: { readonly role: string; readonly databaseSynchronized: boolean } | undefined;
-  /** mssql-sim ground truth: the instance accepts writes for the AG. undefined when not asked (non-primary). */
+  /** A probe write through the rw listener committed on this pod. undefined when not asked (non-primary). */
   readonly writable: boolean | undefined;
 }
 
@@ -32,7 +33,11 @@ export function labelledPrimary(pods: readonly Pick<PodObservation, "name" | "ro
   return labelled.length === 1 ? labelled[0]?.name : undefined;
 }
 
-export function judgeSettled(observation: AgObservation, precondition: SettlePrecondition): SettleVerdict {
+/**
+ * `targetOf` names the secondary the next step will hit (given the current secondaries), for the
+ * spare-partner rule; without it, any SYNCHRONIZED secondary counts as the spare.
+ */
+export function judgeSettled(observation: AgObservation, precondition: SettlePrecondition, targetOf: (secondaries: readonly string[]) => string | undefined = () => undefined): SettleVerdict {
   const { pods } = observation;
   if (pods.length !== observation.expectedPods) return { settled: false, waitingFor: `${observation.expectedPods} pods (have ${pods.length})` };
   const silent = pods.filter((pod) => pod.agent === undefined).map((pod) => pod.name);
@@ -53,5 +58,9 @@ export function judgeSettled(observation: AgObservation, precondition: SettlePre
   }
   const unjoined = secondaries.filter((pod) => pod.agent?.role !== "SECONDARY");
   if (precondition.everySecondaryJoined && unjoined.length > 0) return { settled: false, waitingFor: `${unjoined.map((pod) => pod.name).join(", ")} to rejoin as SECONDARY` };
+  if (precondition.spareSynchronizedSecondary) {
+    const target = targetOf(secondaries.map((pod) => pod.name));
+    if (!synchronized.some((pod) => pod.name !== target)) return { settled: false, waitingFor: `a SYNCHRONIZED secondary besides ${target ?? "the target"}` };
+  }
   return { settled: true, primary: primary.name, secondaries: secondaries.map((pod) => pod.name) };
 }
