@@ -199,6 +199,41 @@ const groups: Record<string, DecideCase[]> = {
       reason: "adding_database",
       then: (r) => expect(find(r, "addDatabase").database).to.equal("sales"),
     },
+    // ADR 0006: the <ag>-hadr Secret was deleted and re-created empty while the AG lives on.
+    {
+      name: "holder primary whose hadr Secret lost the certificate re-exports the existing one before membership",
+      given: obs().primary().certificatePublished(false).replicas([{ name: "ag1-0" }, { name: "ag1-1" }]).rsstc(0),
+      reason: "bootstrap_publishing_certificate",
+      then: (r) => {
+        expect(find(r, "bootstrapStep").step).to.equal("republishCertificate");
+        expect(r.decision.actions.map((a) => a.kind)).to.not.include("addReplica");
+      },
+    },
+    {
+      name: "holder primary with the certificate in the Secret never re-exports it",
+      given: obs().primary().certificatePublished(true),
+      reason: "primary_steady",
+      actions: [],
+    },
+    {
+      name: "certificate re-export waits while a slow action runs",
+      given: obs().primary().certificatePublished(false).inProgress("addDatabase"),
+      reason: "primary_steady",
+      actions: [],
+    },
+    {
+      name: "certificate re-export backs off after a failed attempt",
+      given: obs().primary().certificatePublished(false),
+      memory: mem().retryBlockedForMs(5_000).build(),
+      reason: "primary_steady",
+      actions: [],
+    },
+    {
+      name: "a secondary never exports the certificate (only the holder of the existing AG does)",
+      given: obs().certificatePublished(false),
+      reason: "steady_secondary",
+      then: (r) => expect(r.decision.actions.map((a) => a.kind)).to.not.include("bootstrapStep"),
+    },
     {
       name: "membership actions wait while a slow action runs",
       given: obs().primary().spec((s) => (s.databases = [{ name: "sales" }])).inProgress("addDatabase"),

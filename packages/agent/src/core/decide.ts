@@ -412,6 +412,12 @@ function steadyPrimary(ctx: Context, memory: AgentMemory, ag: LocalAgView): Outc
   }
 
   if (ctx.canStartLong) {
+    const republish = republishCertificateAction(ctx, next);
+    if (republish !== undefined) {
+      actions.push(republish);
+      if (reason === "primary_steady" || reason === "lease_renewed" || reason === "labels_updated" || reason === "rsstc_updated") reason = "bootstrap_publishing_certificate";
+      return outcome(reason, actions, next, { ...report, detail: "the hadr Secret has no endpoint certificate; exporting the one this AG uses" });
+    }
     const membership = membershipAction(ctx, next, ag);
     if (membership !== undefined) {
       actions.push(membership.action);
@@ -425,6 +431,17 @@ function steadyPrimary(ctx: Context, memory: AgentMemory, ag: LocalAgView): Outc
     }
   }
   return outcome(reason, actions, next, report);
+}
+
+/**
+ * Holder of an existing AG whose `<ag>-hadr` Secret has no certificate (the Secret was deleted and the
+ * controller re-created it empty, ADR 0006): export the certificate this AG's endpoints already use, so a
+ * replaced or added replica can import it. Never a new certificate: every replica must keep the same one.
+ */
+function republishCertificateAction(ctx: Context, memory: AgentMemory): Action | undefined {
+  if (ctx.obs.hadrCertificatePublished || ctx.lease.kind !== "mine") return undefined;
+  if (memory.retryNotBeforeMs !== undefined && ctx.nowMs < memory.retryNotBeforeMs) return undefined;
+  return { kind: "bootstrapStep", step: "republishCertificate" };
 }
 
 /** Day-2 membership and databases, one long action per cycle (holder only). */

@@ -331,6 +331,8 @@ export function initialMemory(): AgentMemory {
 export type BootstrapStepKind =
   /** Holder creating the AG: master key + certificate, exported into the <ag>-hadr Secret. */
   | "publishCertificate"
+  /** Holder of an existing AG: export its endpoint certificate into a Secret that lost it; never creates one. */
+  | "republishCertificate"
   /** Any replica: import the shared certificate, endpoint, login/user, GRANT CONNECT (idempotent, catalog first). */
   | "prepareEndpoint"
   /** Holder: CREATE AVAILABILITY GROUP … CLUSTER_TYPE = EXTERNAL, WRITE_LEASE_VALIDITY, every spec replica. */

@@ -504,6 +504,11 @@ export class AgentLoop implements AgentHttpHandlers {
           case "publishCertificate":
             await actions.publishCertificate(this.ctx, signal);
             return {};
+          case "republishCertificate":
+            if (await actions.republishExistingCertificate(this.ctx, signal)) {
+              this.event("Normal", "CertificateRepublished", `Replica ${this.deps.config.podName} exported the existing endpoint certificate into the hadr Secret, which had none.`);
+            }
+            return {};
           case "prepareEndpoint":
             await actions.prepareEndpoint(this.ctx, signal);
             return {};
@@ -552,6 +557,8 @@ export class AgentLoop implements AgentHttpHandlers {
         this.event("Normal", "Fenced", `Replica ${this.deps.config.podName} was taken OFFLINE.`);
         break;
       case "bootstrapStep":
+        // A republish usually finds the certificate already there (a Secret not read yet); it reports itself.
+        if (action.step === "republishCertificate") break;
         this.event("Normal", "BootstrapStep", `Bootstrap step ${action.step} completed on ${this.deps.config.podName}.`);
         break;
       case "joinAg":

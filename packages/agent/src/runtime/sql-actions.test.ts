@@ -139,6 +139,59 @@ describe("SQL actions", () => {
     });
   });
 
+  // ADR 0006: the hadr Secret was deleted and re-created empty (new passwords) while the AG lives on.
+  describe("republishExistingCertificate (holder of an existing AG, Secret without a certificate)", () => {
+    const cases: { name: string; secret: actions.HadrSecret; security: Row[]; expectedStatements: string[]; expectedResult: boolean | "EndpointCertificateMissingError" }[] = [
+      {
+        name: "the existing certificate is exported with the Secret's current password, nothing is created",
+        secret: { ...PASSWORDS },
+        security: security(true),
+        expectedStatements: ["security_state", "export_certificate"],
+        expectedResult: true,
+      },
+      {
+        name: "the Secret already has a certificate: nothing is sent",
+        secret: { ...PASSWORDS, certificate: CERTIFICATE, privateKey: PRIVATE_KEY },
+        security: security(true),
+        expectedStatements: [],
+        expectedResult: false,
+      },
+      {
+        name: "the certificate is gone from this instance: refuses, never creates a different one",
+        secret: { ...PASSWORDS },
+        security: security(true, { certificates: 0 }),
+        expectedStatements: ["security_state"],
+        expectedResult: "EndpointCertificateMissingError",
+      },
+      {
+        name: "no master key either: still never creates one (the export would need a new certificate)",
+        secret: { ...PASSWORDS },
+        security: security(false),
+        expectedStatements: ["security_state"],
+        expectedResult: "EndpointCertificateMissingError",
+      },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const sql = fakeSql().answer("security_state", c.security).answer("export_certificate", [{ certificate: CERTIFICATE, private_key: PRIVATE_KEY }]);
+        const { ctx: context, secrets } = ctx(sql, c.secret);
+        if (c.expectedResult === "EndpointCertificateMissingError") {
+          const error = await rejection(actions.republishExistingCertificate(context, signal));
+          expect(error).to.be.instanceOf(actions.EndpointCertificateMissingError);
+          expect(secrets.published).to.equal(undefined);
+        } else {
+          expect(await actions.republishExistingCertificate(context, signal)).to.equal(c.expectedResult);
+        }
+        expect(sql.names()).to.deep.equal(c.expectedStatements);
+        if (c.expectedResult === true) {
+          expect(secrets.published).to.deep.equal({ certificate: CERTIFICATE, privateKey: PRIVATE_KEY });
+          const exportStatement = sql.sent.find((s) => s.name === "export_certificate")!;
+          expect(JSON.stringify(exportStatement)).to.contain(PASSWORDS.certificatePassword);
+        }
+      });
+    }
+  });
+
   describe("prepareEndpoint (every replica)", () => {
     const withCertificate: actions.HadrSecret = { ...PASSWORDS, certificate: CERTIFICATE, privateKey: PRIVATE_KEY };
 

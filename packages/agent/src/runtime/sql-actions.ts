@@ -143,6 +143,31 @@ export async function publishCertificate(ctx: SqlActionContext, signal: AbortSig
   await ctx.secrets.publishCertificate(exported.certificate, exported.privateKey, signal);
 }
 
+/** The AG exists but its endpoint certificate is gone from this instance: exporting would need a new one. */
+export class EndpointCertificateMissingError extends Error {
+  constructor(certificate: string) {
+    super(`the availability group exists but certificate ${certificate} is missing on this instance; refusing to create a different one (every replica must keep the same endpoint certificate)`);
+    this.name = "EndpointCertificateMissingError";
+  }
+}
+
+/**
+ * Holder of an existing AG, when the `<ag>-hadr` Secret lost its certificate (deleted and re-created empty):
+ * exports the certificate this instance's endpoint already uses, encrypted with the Secret's current
+ * certificate password; resolves true when it wrote the Secret. Unlike publishCertificate it never creates a master key or a certificate: a new one
+ * would differ from the certificate every other replica holds, and their endpoints would refuse each other.
+ */
+export async function republishExistingCertificate(ctx: SqlActionContext, signal: AbortSignal): Promise<boolean> {
+  const secret = await ctx.secrets.read(signal);
+  if (secret.certificate !== undefined && secret.privateKey !== undefined) return false;
+  const security = await securityState(ctx, signal);
+  if (!security.hasCertificate) throw new EndpointCertificateMissingError(sqlObjectNames.certificate);
+  const row = (await ctx.sql.query(st.exportCertificate(sqlObjectNames.certificate, secret.certificatePassword), { signal }))[0];
+  if (row === undefined) throw new Error("certificate export returned no row");
+  const exported = mapExportedCertificate(row);
+  return ctx.secrets.publishCertificate(exported.certificate, exported.privateKey, signal);
+}
+
 /** Every replica: endpoint login/user, the shared certificate, the endpoint and its CONNECT grant (reference B4). */
 export async function prepareEndpoint(ctx: SqlActionContext, signal: AbortSignal): Promise<void> {
   const secret = await ctx.secrets.read(signal);
