@@ -36,6 +36,8 @@ import {
 const restartEndpointSample = 'sqlag_agent_recovery_actions_total{action="restart_endpoint"}';
 
 describe("@disruptive recovery: 41104 after an early restart (simulator quirk on)", function () {
+  // The ladder alone takes ~100 s (see above); on a loaded machine bootstrap + ladder can pass the default 300 s.
+  this.timeout(420_000);
   reportSpecWallTime("recovery");
   const scenario = useAgScenario("recovery");
 
