@@ -195,6 +195,32 @@ describe("AgentLoop executor", () => {
       expect(r.cluster.events.map((e) => e.reason)).to.include("Joined");
     });
 
+    // ADR 0006: the holder re-exports the existing certificate into a Secret that lost it; the Event tells the
+    // user only when the Secret was written (a Secret not read yet usually has the certificate already).
+    const republishCases: { name: string; certificateInSecret: boolean; expectedStatements: string[]; expectedEvent: boolean }[] = [
+      { name: "Secret without a certificate: exported, stored, Event CertificateRepublished", certificateInSecret: false, expectedStatements: ["security_state", "export_certificate"], expectedEvent: true },
+      { name: "Secret already has the certificate: nothing sent, no Event", certificateInSecret: true, expectedStatements: [], expectedEvent: false },
+    ];
+    for (const c of republishCases) {
+      it(`republishCertificate, ${c.name}`, async () => {
+        const r = rig();
+        if (c.certificateInSecret) await r.cluster.portFor(ME).secretStore().publishCertificate(Buffer.from("0102", "hex"), Buffer.from("0304", "hex"), new AbortController().signal);
+        r.actionSql
+          .answer("security_state", [{ master_keys: 1, certificates: 1, endpoint_logins: 1, agent_logins: 1, mirroring_endpoints: 1 }])
+          .answer("export_certificate", [{ certificate: Buffer.from("3082", "hex"), private_key: Buffer.from("1e0a", "hex") }]);
+        r.script.then([{ kind: "bootstrapStep", step: "republishCertificate" }], {}, "bootstrap_publishing_certificate");
+        await r.loop.cycleOnce();
+        await settle();
+        await r.loop.cycleOnce();
+        expect(r.script.last.completed.map((a) => [a.kind, a.ok])).to.deep.equal([["bootstrapStep", true]]);
+        expect(r.actionSql.names()).to.deep.equal(c.expectedStatements);
+        const reasons = r.cluster.events.map((e) => e.reason);
+        expect(reasons.includes("CertificateRepublished"), "CertificateRepublished Event").to.equal(c.expectedEvent);
+        expect(reasons, "no generic BootstrapStep Event for a republish").to.not.include("BootstrapStep");
+        expect(r.cluster.hadrSecret().data?.["certificate"], "certificate in the Secret").to.not.equal(undefined);
+      });
+    }
+
     it("a failed long action is reported with its SQL error number and epoch", async () => {
       const r = rig();
       r.actionSql.failNext("failover", sqlError(41142));
