@@ -12,7 +12,7 @@ import type { AvailabilityGroupAgentConfig } from "../config.js";
 import type { Action, AgentMemory, Decision, DecisionReport, Observation } from "../core/index.js";
 import { testConfig } from "../core/testing/observation-builder.js";
 import { AgentMetrics } from "../http/metrics.js";
-import { AgentLoop } from "./agent-loop.js";
+import { AgentLoop, kubeWriteBudgetMs } from "./agent-loop.js";
 import { FakeCluster } from "./testing/fake-cluster.js";
 import { FakeSql, sqlError } from "./testing/fake-sql.js";
 
@@ -105,6 +105,23 @@ async function settle(): Promise<void> {
 const renewSql: Action = { kind: "renewSqlWriteLease", sqlWriteLeaseSeconds: 8, authority: { kind: "lease", renewDeadlineMs: RENEW_DEADLINE_MS } };
 
 describe("AgentLoop executor", () => {
+  describe("Kubernetes write budget: a failsafe cycle stays well inside renewDeadline (§4.9)", () => {
+    const cases: { name: string; renewDeadlineMs: number; loopIntervalMs: number; normalMs: number; failsafeMs: number }[] = [
+      { name: "defaults (renewDeadline 5 s, loop 1 s)", renewDeadlineMs: 5000, loopIntervalMs: 1000, normalMs: 4000, failsafeMs: 1500 },
+      { name: "long renewDeadline 10 s", renewDeadlineMs: 10_000, loopIntervalMs: 1000, normalMs: 9000, failsafeMs: 4000 },
+      { name: "tight renewDeadline 2 s: floors of 1 s and 0.5 s", renewDeadlineMs: 2000, loopIntervalMs: 1000, normalMs: 1000, failsafeMs: 500 },
+    ];
+    for (const c of cases) {
+      it(`${c.name}: ${c.normalMs} ms per write, ${c.failsafeMs} ms for a failsafe cycle's writes`, () => {
+        const timing = { renewDeadlineMs: c.renewDeadlineMs, loopIntervalMs: c.loopIntervalMs };
+        expect(kubeWriteBudgetMs(timing, false)).to.equal(c.normalMs);
+        expect(kubeWriteBudgetMs(timing, true)).to.equal(c.failsafeMs);
+        // Heartbeat cadence = budget + one loop interval at most: always inside the ack's validity.
+        expect(kubeWriteBudgetMs(timing, true) + c.loopIntervalMs).to.be.below(c.renewDeadlineMs);
+      });
+    }
+  });
+
   describe("the SQL write lease is renewed only on a Lease renewal sent within renewDeadline (§4.4)", () => {
     const cases: { name: string; afterClaimMs: number; sent: boolean }[] = [
       { name: "right after the Lease renewal", afterClaimMs: 0, sent: true },

@@ -97,6 +97,8 @@ export class AgentLoop implements AgentHttpHandlers {
   private readonly agentStartedAtMs: number;
   private lastCycleEndedAtMs: number;
   private lastFailsafeAckAtMs: number | undefined;
+  /** Set while a cycle that sends failsafe heartbeats executes: the deadline its Kubernetes writes share. */
+  private cycleKubeWriteSignal: AbortSignal | undefined;
   private preStopWaiters: ((answer: PreStopResponse) => void)[] = [];
   private preStopStartedAtMs: number | undefined;
   private lastDecision: Decision | undefined;
@@ -316,6 +318,17 @@ export class AgentLoop implements AgentHttpHandlers {
   // Act
 
   private async execute(decision: Decision): Promise<void> {
+    const failsafeCycle = decision.actions.some((action) => action.kind === "sendFailsafeHeartbeats");
+    // One deadline for every Kubernetes write of a failsafe cycle (see kubeWriteBudgetMs).
+    this.cycleKubeWriteSignal = failsafeCycle ? AbortSignal.timeout(kubeWriteBudgetMs(this.deps.config.timing, true)) : undefined;
+    try {
+      await this.executeActions(decision);
+    } finally {
+      this.cycleKubeWriteSignal = undefined;
+    }
+  }
+
+  private async executeActions(decision: Decision): Promise<void> {
     for (const action of decision.actions) {
       if (isLongAction(action)) {
         if (this.running !== undefined) continue; // decide() never asks for two; be defensive
@@ -336,7 +349,12 @@ export class AgentLoop implements AgentHttpHandlers {
   }
 
   private timeout(): AbortSignal {
-    return AbortSignal.timeout(Math.max(1000, this.deps.config.timing.renewDeadlineMs - 1000));
+    return AbortSignal.timeout(kubeWriteBudgetMs(this.deps.config.timing, false));
+  }
+
+  /** The bound for a Lease or label write: the failsafe cycle's shared deadline when one is running. */
+  private kubeWriteSignal(): AbortSignal {
+    return this.cycleKubeWriteSignal ?? this.timeout();
   }
 
   private async executeShort(action: Action): Promise<boolean> {
@@ -350,8 +368,8 @@ export class AgentLoop implements AgentHttpHandlers {
           const leaseSeconds = Math.round(config.timing.leaseDurationMs / 1000);
           const result =
             action.kind === "renewLease" && record !== undefined
-              ? await kube.leaseClient.tryRenew(record, config.podName, leaseSeconds, this.timeout(), { [annotations.fenced]: null, [annotations.releaseReason]: null })
-              : await kube.leaseClient.tryClaim(record, config.podName, leaseSeconds, this.timeout(), {
+              ? await kube.leaseClient.tryRenew(record, config.podName, leaseSeconds, this.kubeWriteSignal(), { [annotations.fenced]: null, [annotations.releaseReason]: null })
+              : await kube.leaseClient.tryClaim(record, config.podName, leaseSeconds, this.kubeWriteSignal(), {
                   [annotations.fenced]: null,
                   [annotations.releaseReason]: null,
                   [annotations.betterCandidate]: null,
@@ -428,7 +446,7 @@ export class AgentLoop implements AgentHttpHandlers {
         case "labelPod": {
           const changes: Record<string, string | null> = { [labels.role]: action.role ?? null };
           if (action.readable !== undefined) changes[labels.readable] = action.readable ? "true" : "false";
-          await kube.patchPodLabels(action.pod, changes, this.timeout());
+          await kube.patchPodLabels(action.pod, changes, this.kubeWriteSignal());
           this.record(action, startedAtMs, { ok: true });
           return true;
         }
@@ -781,6 +799,22 @@ export class AgentLoop implements AgentHttpHandlers {
   preStopTimeoutMs(): number {
     return Math.max(5000, this.deps.config.timing.leaseDurationMs * 2);
   }
+}
+
+/**
+ * How long the Kubernetes writes of one cycle may take. Normally renewDeadline - 1 s per write, as a Lease
+ * renewal has that long to land. In a cycle that sends failsafe heartbeats (§4.9: the Lease cannot be renewed and
+ * the primary keeps its SQL lease on its peers' acks) the writes of the whole cycle share a much shorter budget:
+ * an ack only counts for renewDeadline after the heartbeat was SENT, heartbeats go out once per cycle, and a
+ * blackholed Lease write that waits out 4 s made the cycles 4.2 s apart; one 5.2 s cycle on a loaded machine was
+ * enough for the primary to fence itself while every peer acknowledged it (e2e api-outage). With half the
+ * deadline minus one loop interval a cycle stays well inside renewDeadline, and a reachable API server still
+ * answers a Lease write in far less.
+ */
+export function kubeWriteBudgetMs(timing: { renewDeadlineMs: number; loopIntervalMs: number }, failsafeCycle: boolean): number {
+  const perWriteMs = Math.max(1000, timing.renewDeadlineMs - 1000);
+  if (!failsafeCycle) return perWriteMs;
+  return Math.min(perWriteMs, Math.max(500, Math.floor(timing.renewDeadlineMs / 2) - timing.loopIntervalMs));
 }
 
 function podLabelView(pod: V1Pod): { pod: string; role?: (typeof roleLabelValues)[keyof typeof roleLabelValues]; readable?: boolean } {
