@@ -3,6 +3,7 @@
  * checked in isolation: everything else is real (LeaseClient on the fake cluster's Lease store, status
  * builders, metrics) or a hand-written fake (FakeSql, FakeCluster, FakeClock).
  */
+import { createServer } from "node:net";
 import { expect } from "chai";
 import winston from "winston";
 import { annotations, labels, type PreStopResponse, type SQLServerAvailabilityGroup } from "@sqlag/api";
@@ -12,7 +13,7 @@ import type { AvailabilityGroupAgentConfig } from "../config.js";
 import type { Action, AgentMemory, Decision, DecisionReport, Observation } from "../core/index.js";
 import { testConfig } from "../core/testing/observation-builder.js";
 import { AgentMetrics } from "../http/metrics.js";
-import { AgentLoop, kubeWriteBudgetMs } from "./agent-loop.js";
+import { AgentLoop, kubeWriteBudgetMs, peerReportTimeoutMs } from "./agent-loop.js";
 import { FakeCluster } from "./testing/fake-cluster.js";
 import { FakeSql, sqlError } from "./testing/fake-sql.js";
 
@@ -73,14 +74,16 @@ interface Rig {
   loop: AgentLoop;
 }
 
-function rig(): Rig {
+function rig(options: { renewDeadlineMs?: number; peerBaseUrl?: (pod: string) => string | undefined } = {}): Rig {
   const clock = new FakeClock();
+  const config = agentConfig();
+  if (options.renewDeadlineMs !== undefined) config.timing = { ...config.timing, renewDeadlineMs: options.renewDeadlineMs };
   const cluster = new FakeCluster({ clock, cr: crFixture() });
   const script = new ScriptedDecide();
   const leaseSql = new FakeSql();
   const actionSql = new FakeSql();
   const loop = new AgentLoop({
-    config: agentConfig(),
+    config,
     clock,
     kube: cluster.portFor(ME),
     observeSql: new FakeSql(),
@@ -92,9 +95,18 @@ function rig(): Rig {
     events: cluster.eventRecorder(ME),
     version: "test",
     decide: script.decide,
-    peerBaseUrl: () => undefined,
+    peerBaseUrl: options.peerBaseUrl ?? (() => undefined),
   });
   return { clock, cluster, script, leaseSql, actionSql, loop };
+}
+
+/** Polls `probe` every 50 ms of real time until it is true; fails after `timeoutMs`. */
+async function eventuallyTrue(probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** Lets background work (a long action's promise chain) run to its next await. */
@@ -105,6 +117,41 @@ async function settle(): Promise<void> {
 const renewSql: Action = { kind: "renewSqlWriteLease", sqlWriteLeaseSeconds: 8, authority: { kind: "lease", renewDeadlineMs: RENEW_DEADLINE_MS } };
 
 describe("AgentLoop executor", () => {
+  describe("a silent peer's sequence report is given up on long before the promotion budget (§4.5)", () => {
+    const cases: { renewDeadlineMs: number; expectedMs: number }[] = [
+      { renewDeadlineMs: 5000, expectedMs: 2500 },
+      { renewDeadlineMs: 10_000, expectedMs: 5000 },
+      { renewDeadlineMs: 1500, expectedMs: 1000 },
+    ];
+    for (const c of cases) {
+      it(`renewDeadline ${c.renewDeadlineMs} ms: ${c.expectedMs} ms`, () => {
+        expect(peerReportTimeoutMs({ renewDeadlineMs: c.renewDeadlineMs })).to.equal(c.expectedMs);
+      });
+    }
+
+    it("a peer that accepts the connection and never answers does not hold the collection for the whole budget", async () => {
+      const silent = createServer(() => undefined); // accepts, never answers: a blackholed peer
+      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+      const address = silent.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      try {
+        const r = rig({ renewDeadlineMs: 2000, peerBaseUrl: () => `http://127.0.0.1:${port}` });
+        r.script.then([{ kind: "collectSequenceReports", epoch: 3, peers: ["ag1-1", "ag1-2"] }]);
+        const startedAtMs = Date.now();
+        await r.loop.cycleOnce();
+        await eventuallyTrue(() => r.loop.cycleOnce().then(() => r.script.last.completed.some((a) => a.kind === "collectSequenceReports")), 10_000);
+        const tookMs = Date.now() - startedAtMs;
+        const done = r.script.last.completed.find((a) => a.kind === "collectSequenceReports");
+        expect(done?.ok).to.equal(true);
+        expect(done?.sequenceReports).to.deep.equal([]);
+        // Behaviour, not a timing target: bounded by the per-peer limit (1 s here), far below the 15 s budget.
+        expect(tookMs).to.be.below(10_000);
+      } finally {
+        silent.close();
+      }
+    });
+  });
+
   describe("Kubernetes write budget: a failsafe cycle stays well inside renewDeadline (§4.9)", () => {
     const cases: { name: string; renewDeadlineMs: number; loopIntervalMs: number; normalMs: number; failsafeMs: number }[] = [
       { name: "defaults (renewDeadline 5 s, loop 1 s)", renewDeadlineMs: 5000, loopIntervalMs: 1000, normalMs: 4000, failsafeMs: 1500 },

@@ -501,7 +501,10 @@ export class AgentLoop implements AgentHttpHandlers {
     switch (action.kind) {
       case "collectSequenceReports": {
         const request: SequenceReportRequest = { epoch: action.epoch, candidate: this.deps.config.podName };
-        const results = await Promise.all(action.peers.map((pod) => this.peerClient.sequence(pod, request, signal)));
+        // Each peer answers from memory, so a peer that is silent for long is unreachable (cut, node gone): it is
+        // counted as not reporting after its own bound rather than holding the promotion for the whole budget.
+        const perPeer = AbortSignal.any([signal, AbortSignal.timeout(peerReportTimeoutMs(this.deps.config.timing))]);
+        const results = await Promise.all(action.peers.map((pod) => this.peerClient.sequence(pod, request, perPeer)));
         return { sequenceReports: results.flatMap((r) => (r.ok ? [r.value] : [])) };
       }
       case "promote":
@@ -799,6 +802,17 @@ export class AgentLoop implements AgentHttpHandlers {
   preStopTimeoutMs(): number {
     return Math.max(5000, this.deps.config.timing.leaseDurationMs * 2);
   }
+}
+
+/**
+ * How long a peer has to answer a sequence-number request before the promotion goes on without its report. A peer
+ * answers from its last observation (no SQL round trip), so renewDeadline/2 is ample on a loaded machine; waiting
+ * for an unreachable peer up to the 15 s promotion budget made a promotion after an isolated primary take 15 s
+ * longer than the gate needed (e2e isolated-primary). A missing report only lowers the count the exact gate
+ * checks, so the bound never lets a promotion through that the gate would refuse.
+ */
+export function peerReportTimeoutMs(timing: { renewDeadlineMs: number }): number {
+  return Math.max(1000, Math.floor(timing.renewDeadlineMs / 2));
 }
 
 /**
