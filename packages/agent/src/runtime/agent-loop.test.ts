@@ -72,6 +72,7 @@ interface Rig {
   leaseSql: FakeSql;
   actionSql: FakeSql;
   loop: AgentLoop;
+  metrics: AgentMetrics;
 }
 
 function rig(options: { renewDeadlineMs?: number; peerBaseUrl?: (pod: string) => string | undefined } = {}): Rig {
@@ -80,6 +81,7 @@ function rig(options: { renewDeadlineMs?: number; peerBaseUrl?: (pod: string) =>
   if (options.renewDeadlineMs !== undefined) config.timing = { ...config.timing, renewDeadlineMs: options.renewDeadlineMs };
   const cluster = new FakeCluster({ clock, cr: crFixture() });
   const script = new ScriptedDecide();
+  const metrics = new AgentMetrics("test");
   const leaseSql = new FakeSql();
   const actionSql = new FakeSql();
   const loop = new AgentLoop({
@@ -90,14 +92,14 @@ function rig(options: { renewDeadlineMs?: number; peerBaseUrl?: (pod: string) =>
     leaseSql,
     actionSql,
     diagnostics: { snapshot: () => ({ startedAtMs: clock.nowMs(), lastResultSetAtMs: undefined, components: [], connectionFailure: undefined, consecutiveRefusals: 0 }) },
-    metrics: new AgentMetrics("test"),
+    metrics,
     logger: winston.createLogger({ silent: true }),
     events: cluster.eventRecorder(ME),
     version: "test",
     decide: script.decide,
     peerBaseUrl: options.peerBaseUrl ?? (() => undefined),
   });
-  return { clock, cluster, script, leaseSql, actionSql, loop };
+  return { clock, cluster, script, leaseSql, actionSql, loop, metrics };
 }
 
 /** Polls `probe` every 50 ms of real time until it is true; fails after `timeoutMs`. */
@@ -240,6 +242,24 @@ describe("AgentLoop executor", () => {
   });
 
   describe("long actions", () => {
+    const recoveryCases: { action: Action; event: string; metricAction: string }[] = [
+      { action: { kind: "setRoleSecondary" }, event: "RoleSetSecondary", metricAction: "set_role_secondary" },
+      { action: { kind: "restartEndpoint", offlineFirst: true }, event: "EndpointRestarted", metricAction: "restart_endpoint" },
+    ];
+    for (const c of recoveryCases) {
+      it(`recovery step ${c.action.kind}: counted as ${c.metricAction} and announced by the Event ${c.event} (§4.8, §4.12)`, async () => {
+        const r = rig();
+        r.script.then([c.action]);
+        await r.loop.cycleOnce();
+        await settle();
+        await r.loop.cycleOnce();
+        expect(r.script.last.completed.map((a) => [a.kind, a.ok])).to.deep.equal([[c.action.kind, true]]);
+        expect(r.cluster.events.map((e) => e.reason)).to.include(c.event);
+        const counter = await r.metrics.recoveryActions.get();
+        expect(counter.values.find((v) => v.labels["action"] === c.metricAction)?.value).to.equal(1);
+      });
+    }
+
     it("run one at a time, are visible as in progress, and come back in `completed`", async () => {
       const r = rig();
       r.actionSql.hold("join_availability_group");

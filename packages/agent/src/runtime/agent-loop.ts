@@ -514,6 +514,7 @@ export class AgentLoop implements AgentHttpHandlers {
         await actions.offline(this.ctx, signal);
         return {};
       case "setRoleSecondary":
+        this.deps.metrics.recoveryActions.inc({ action: "set_role_secondary" });
         await actions.setRoleSecondary(this.ctx, signal);
         return {};
       case "restartEndpoint":
@@ -581,6 +582,17 @@ export class AgentLoop implements AgentHttpHandlers {
         // A republish usually finds the certificate already there (a Secret not read yet); it reports itself.
         if (action.step === "republishCertificate") break;
         this.event("Normal", "BootstrapStep", `Bootstrap step ${action.step} completed on ${this.deps.config.podName}.`);
+        break;
+      case "setRoleSecondary":
+        this.event("Normal", "RoleSetSecondary", `Replica ${this.deps.config.podName} runs as SECONDARY of availability group ${this.deps.config.agName} again.`);
+        break;
+      case "restartEndpoint":
+        // Recovery escalation (§4.8, §4.12): the ladder's endpoint restarts are what an operator looks for first.
+        this.event(
+          "Normal",
+          "EndpointRestarted",
+          `Restarted the database mirroring endpoint on ${this.deps.config.podName}${action.offlineFirst ? " after taking the replica OFFLINE" : ""} to clear a stuck replica connection.`,
+        );
         break;
       case "joinAg":
         this.event("Normal", "Joined", `Replica ${this.deps.config.podName} joined availability group ${this.deps.config.agName}.`);
