@@ -250,6 +250,19 @@ describe("AG scenarios (multi-instance, endpoint links over TCP)", function () {
     expect(overlappingWriters(cluster.writableIntervals(), Date.now())).to.deep.equal([]);
   });
 
+  it("B3 FAILOVER: a former primary taken OFFLINE (Pacemaker stop) can be promoted again: it holds the newest copy, no 41142", async () => {
+    const setup = await threeReplicaCluster();
+    cluster = setup.cluster;
+    const { sqla } = setup.clients as Record<string, DirectClient>;
+    await put(sqla!, "before-stop");
+    await sqla!.query("ALTER AVAILABILITY GROUP [ag1] OFFLINE");
+    await waitFor("sqla resolving", async () => (await roleOf(sqla!, "ag1")) === "RESOLVING");
+    await sqla!.query(FAILOVER);
+    await waitFor("sqla primary again", async () => (await roleOf(sqla!, "ag1")) === "PRIMARY");
+    await put(sqla!, "after-promotion");
+    expect(cluster.committedKeys("sqla", "appdb")).to.include.members(["before-stop", "after-promotion"]);
+  });
+
   it("persistence: a restarted replica keeps its data, comes back RESOLVING, and rejoins with SET (ROLE = SECONDARY)", async () => {
     const setup = await threeReplicaCluster();
     cluster = setup.cluster;

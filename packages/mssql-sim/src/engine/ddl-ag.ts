@@ -292,7 +292,12 @@ function checkFailoverReady(model: ServerModel, ag: AgRuntime): void {
     local.availabilityMode === "SYNCHRONOUS_COMMIT" &&
     ag.config.databases.every((d) => {
       const db = model.dbs.get(d.name.toLowerCase());
-      return !!db?.record.hadr && !db.record.hadr.suspended && ready.has(d.name.toLowerCase());
+      // A former primary (its configuration still names itself primary: taken OFFLINE, or restarted) holds the
+      // newest copy of its databases. becomePrimary() drops its own failoverReady entry because SQL Server never
+      // marks the primary itself unsynchronized, and is_failover_ready reads 1 for the primary (views.ts); without
+      // this, the replica with the highest sequence number after a full stop could never be promoted, which
+      // contradicts Microsoft's Pacemaker flow (stop = OFFLINE, later promote = FAILOVER on that replica).
+      return !!db?.record.hadr && !db.record.hadr.suspended && (ag.config.primaryReplicaId === local.replicaId || ready.has(d.name.toLowerCase()));
     });
   if (!ok) throw Errors.notSynchronized(ag.config.name, model.serverName);
 }
