@@ -49,7 +49,7 @@ import type { AgentMetrics } from "../http/metrics.js";
 import { PeerClient } from "../peers/peer-client.js";
 import type { DiagnosticsSnapshot } from "../sql/diagnostics-monitor.js";
 import { SqlQueryError } from "../sql/errors.js";
-import type { AgentKubePort } from "./kube-port.js";
+import type { AgentKubePort, KubeChangeKind } from "./kube-port.js";
 import { toHadrSecret } from "./kube-io.js";
 import { observeLocalSql, type SqlQuerier } from "./sql-observer.js";
 import * as actions from "./sql-actions.js";
@@ -112,6 +112,15 @@ export class AgentLoop implements AgentHttpHandlers {
   private peerPollPromise: Promise<void> | undefined;
   /** Aborting it ends the loop's current sleep early (see wakeLoop). */
   private loopWake: AbortController | undefined;
+  /** A wake that arrived while a cycle was running: the next cycle starts right after this one. */
+  private wakeRequested = false;
+  /** Aborting it ends the peer poller's current sleep early. */
+  private peerPollWake: AbortController | undefined;
+  private peerPollWakeRequested = false;
+  /** What of the watched objects the decision depends on, to wake the loop only on a relevant change. */
+  private watchedFingerprint: string | undefined;
+  /** Since when decide() has given the current reason (fast follow-up cycles are bounded in time). */
+  private reasonSinceMs: number | undefined;
   private cycleCount = 0;
   private readonly ctx: actions.SqlActionContext;
   private readonly leaseCtx: actions.SqlActionContext;
@@ -141,6 +150,7 @@ export class AgentLoop implements AgentHttpHandlers {
     };
     this.ctx = { ...base, sql: deps.actionSql };
     this.leaseCtx = { ...base, sql: deps.leaseSql };
+    deps.kube.onChange?.((kind) => this.onKubeChange(kind));
   }
 
   start(): void {
@@ -169,9 +179,12 @@ export class AgentLoop implements AgentHttpHandlers {
   private async runLoop(): Promise<void> {
     const { clock, config } = this.deps;
     const stop = this.stopController.signal;
+    const minGapMs = minWokenCycleGapMs(config.timing.loopIntervalMs);
     let nextAtMs = clock.nowMs();
+    let previousWasEarly = false;
     while (!stop.aborted) {
       const startedAtMs = clock.nowMs();
+      this.wakeRequested = false;
       try {
         await this.cycleOnce();
       } catch (e) {
@@ -183,21 +196,95 @@ export class AgentLoop implements AgentHttpHandlers {
       nextAtMs += config.timing.loopIntervalMs;
       const now = clock.nowMs();
       if (nextAtMs < now) nextAtMs = now; // late: run at once rather than bursting to catch up
+      // A known moment before the next tick (the observed Lease expires, a transition is being followed) pulls
+      // the next cycle in.
+      const earlyAtMs = Math.max(now + minGapMs, this.earlyWakeAtMs(now));
+      const scheduledEarly = earlyAtMs < nextAtMs;
       const wake = new AbortController();
       this.loopWake = wake;
-      await clock.sleep(nextAtMs - now, AbortSignal.any([stop, wake.signal])).catch(() => undefined);
+      const sleepMs = this.wakeRequested ? 0 : (scheduledEarly ? earlyAtMs : nextAtMs) - now;
+      await clock.sleep(sleepMs, AbortSignal.any([stop, wake.signal])).catch(() => undefined);
       this.loopWake = undefined;
-      if (wake.signal.aborted) nextAtMs = clock.nowMs(); // woken early: the cadence restarts from here
+      const woken = wake.signal.aborted || this.wakeRequested;
+      // Back-to-back early cycles keep at least minGapMs between them: a burst of events costs one cycle per gap.
+      const sinceLastMs = clock.nowMs() - this.lastCycleEndedAtMs;
+      if (woken && previousWasEarly && !stop.aborted && sinceLastMs < minGapMs) await clock.sleep(minGapMs - sinceLastMs, stop).catch(() => undefined);
+      previousWasEarly = woken || scheduledEarly;
+      if (previousWasEarly) nextAtMs = clock.nowMs(); // woken early: the cadence restarts from here
     }
   }
 
   /**
-   * Runs the next cycle now instead of at the next tick. Called when a long action finished: bootstrap, JOIN and
-   * membership are chains of one long action per cycle, and waiting out the rest of the interval after each link
-   * made a bootstrap take several intervals longer than its SQL work.
+   * Runs the next cycle now instead of at the next tick. Called when a long action finished (bootstrap, JOIN and
+   * membership are chains of one long action per cycle), when a short action changed the Lease, on a pre-stop
+   * request, and on watch events that change what decide() sees (Lease holder, switchover request, pod labels
+   * or deletion). A failover is a chain of steps in DIFFERENT agents; waiting out the rest of an interval at
+   * every link made a switchover take several intervals longer than its SQL work. decide() is a pure function
+   * of the observation and the monotonic clock, so an earlier cycle only sees newer facts sooner.
    */
   private wakeLoop(): void {
+    this.wakeRequested = true;
     this.loopWake?.abort();
+  }
+
+  private wakePeerPoll(): void {
+    this.peerPollWakeRequested = true;
+    this.peerPollWake?.abort();
+  }
+
+  /** The earliest moment before the next tick at which a cycle could decide something new; Infinity if none. */
+  private earlyWakeAtMs(nowMs: number): number {
+    let atMs = Number.POSITIVE_INFINITY;
+    const record = this.leaseObservation?.record;
+    if (record !== undefined && record.holderIdentity !== "" && record.holderIdentity !== this.deps.config.podName) {
+      // classifyLease calls it expired once unchanged for the full duration on our clock: look right then.
+      const expiresAtMs = this.leaseObservation!.observedAtMs + record.leaseDurationSeconds * 1000;
+      if (expiresAtMs > nowMs) atMs = expiresAtMs;
+    }
+    if (this.followingTransition(nowMs)) atMs = Math.min(atMs, nowMs + fastFollowIntervalMs(this.deps.config.timing.loopIntervalMs));
+    return atMs;
+  }
+
+  /** The last decision waits for a moment or for another agent's step that no watch event announces. */
+  private followingTransition(nowMs: number): boolean {
+    const reason = this.lastDecision?.reason;
+    if (reason === undefined || !fastFollowReasons.has(reason)) return false;
+    return this.reasonSinceMs !== undefined && nowMs - this.reasonSinceMs < this.deps.config.timing.leaseDurationMs;
+  }
+
+  private onKubeChange(kind: KubeChangeKind): void {
+    const { clock, kube } = this.deps;
+    if (kind === "lease") {
+      // Start the expiry timer at arrival, not at the next cycle: the renewal was sent before we saw it, so
+      // counting from here still waits at least leaseDuration after the send (§4.4).
+      const lease = kube.lease();
+      if (lease.seen) this.leaseObservation = observeLease(this.leaseObservation, lease.record, clock.nowMs());
+    }
+    const fingerprint = this.watchedFacts();
+    if (fingerprint === this.watchedFingerprint) return;
+    const holderChanged = this.watchedFingerprint === undefined || holderOf(fingerprint) !== holderOf(this.watchedFingerprint);
+    this.watchedFingerprint = fingerprint;
+    this.wakeLoop();
+    if (holderChanged) this.wakePeerPoll();
+  }
+
+  /** The watched facts decide() acts on: Lease holder/epoch/annotations, switchover request, pods' labels and deletion. */
+  private watchedFacts(): string {
+    const { kube } = this.deps;
+    const record = kube.lease().record;
+    const cr = kube.cr();
+    const pods = kube
+      .pods()
+      .map((p) => [p.metadata?.name ?? "", p.metadata?.labels?.[labels.role] ?? "", p.metadata?.labels?.[labels.readable] ?? "", p.metadata?.deletionTimestamp !== undefined, p.status?.podIP ?? ""])
+      .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+    return JSON.stringify([
+      record?.holderIdentity ?? null,
+      record?.leaseTransitions ?? null,
+      record?.annotations ?? null,
+      cr?.metadata.annotations?.[annotations.switchoverTo] ?? null,
+      cr?.metadata.generation ?? null,
+      pods,
+    ]);
   }
 
   /**
@@ -211,6 +298,7 @@ export class AgentLoop implements AgentHttpHandlers {
     const nowMs = clock.nowMs();
     const previousReason = this.memory.lastReason;
     const { decision, memory } = (this.deps.decide ?? decide)(observation, this.memory, config, nowMs);
+    if (decision.reason !== this.lastDecision?.reason) this.reasonSinceMs = nowMs;
     this.memory = memory;
     this.lastDecision = decision;
     this.lastObservation = observation;
@@ -303,14 +391,29 @@ export class AgentLoop implements AgentHttpHandlers {
     const { clock, config, kube } = this.deps;
     const stop = this.stopController.signal;
     while (!stop.aborted) {
+      this.peerPollWakeRequested = false;
       const pods = kube
         .pods()
         .map((p) => p.metadata?.name ?? "")
         .filter((n) => n !== "" && n !== config.podName && ordinalOfPod(config.clusterName, n) !== undefined);
       const results = await this.peerClient.statusOfAll(pods, Math.min(1500, config.timing.loopIntervalMs * 2));
       const now = clock.nowMs();
-      for (const [pod, result] of results) if (result.ok) this.peerStatuses.set(pod, { status: result.value, atMs: now });
-      await clock.sleep(config.timing.loopIntervalMs, stop).catch(() => undefined);
+      let peerChanged = false;
+      for (const [pod, result] of results) {
+        if (!result.ok) continue;
+        const previous = this.peerStatuses.get(pod)?.status;
+        if (previous === undefined || peerDecisionFacts(previous) !== peerDecisionFacts(result.value)) peerChanged = true;
+        this.peerStatuses.set(pod, { status: result.value, atMs: now });
+      }
+      // A peer's role change is a step of a failover this agent may take the next step of (the old primary
+      // reads RESOLVING, the target reads PRIMARY): decide on it now.
+      if (peerChanged) this.wakeLoop();
+      const wake = new AbortController();
+      this.peerPollWake = wake;
+      const intervalMs = this.followingTransition(clock.nowMs()) ? fastFollowIntervalMs(config.timing.loopIntervalMs) : config.timing.loopIntervalMs;
+      const sleepMs = this.peerPollWakeRequested ? minWokenCycleGapMs(config.timing.loopIntervalMs) : intervalMs;
+      await clock.sleep(sleepMs, AbortSignal.any([stop, wake.signal])).catch(() => undefined);
+      this.peerPollWake = undefined;
     }
   }
 
@@ -336,6 +439,8 @@ export class AgentLoop implements AgentHttpHandlers {
         continue;
       }
       const ok = await this.executeShort(action);
+      // A claim starts the promotion: its next step (collect the sequence numbers) should not wait for a tick.
+      if (ok && action.kind === "claimLease") this.wakeLoop();
       if (ok && action.kind === "handOverLease" && decision.reason === "switchover_handing_over") {
         // The request is carried out: drop it so it cannot pull the primary back later.
         this.deps.kube.clearSwitchoverAnnotation(this.timeout()).catch((e: unknown) => this.deps.logger.warn("Could not clear the switchover annotation", { err: describe(e) }));
@@ -492,6 +597,7 @@ export class AgentLoop implements AgentHttpHandlers {
         this.running = undefined;
         this.record(action, startedAtMs, { ok: false, ...(epoch !== undefined ? { epoch } : {}), ...(e instanceof SqlQueryError ? { sqlErrorNumber: e.number } : {}) });
         this.onLongFailed(action, e);
+        this.wakeLoop();
       },
     );
   }
@@ -782,6 +888,7 @@ export class AgentLoop implements AgentHttpHandlers {
       };
       this.preStopWaiters.push(waiter);
       signal.addEventListener("abort", onAbort, { once: true });
+      this.wakeLoop(); // the kubelet is about to stop SQL Server: start the handover now, not at the next tick
     });
   }
 
@@ -841,6 +948,39 @@ export function kubeWriteBudgetMs(timing: { renewDeadlineMs: number; loopInterva
   const perWriteMs = Math.max(1000, timing.renewDeadlineMs - 1000);
   if (!failsafeCycle) return perWriteMs;
   return Math.min(perWriteMs, Math.max(500, Math.floor(timing.renewDeadlineMs / 2) - timing.loopIntervalMs));
+}
+
+/**
+ * Reasons under which the outcome changes with time or with another agent's step that no watch event
+ * announces (a peer's SQL role, the end of a rank delay or of the SQL write lease): the loop looks again after
+ * fastFollowIntervalMs instead of a full interval, for at most a lease duration per reason.
+ */
+const fastFollowReasons: ReadonlySet<string> = new Set([
+  "waiting_for_rank",
+  "waiting_for_sql_lease_expiry",
+  "waiting_for_old_primary_to_fence",
+  "waiting_for_quorum",
+  "resolving_waiting_for_primary",
+  "switchover_demoting",
+  "prestop_switching_over",
+]);
+
+export function fastFollowIntervalMs(loopIntervalMs: number): number {
+  return Math.max(minWokenCycleGapMs(loopIntervalMs), Math.round(loopIntervalMs / 4));
+}
+
+/** Early cycles in a row run at least this far apart: a burst of watch events costs at most one cycle per gap. */
+export function minWokenCycleGapMs(loopIntervalMs: number): number {
+  return Math.min(100, Math.max(10, Math.round(loopIntervalMs / 10)));
+}
+
+function holderOf(watchedFacts: string): unknown {
+  return (JSON.parse(watchedFacts) as unknown[])[0];
+}
+
+/** The parts of a peer's status a decision depends on; a change wakes the loop. */
+function peerDecisionFacts(status: AgentStatus): string {
+  return JSON.stringify([status.role, status.health, status.sqlReachable, status.agExists ?? null, status.stuckSince ?? null]);
 }
 
 function podLabelView(pod: V1Pod): { pod: string; role?: (typeof roleLabelValues)[keyof typeof roleLabelValues]; readable?: boolean } {

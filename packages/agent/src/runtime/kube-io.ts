@@ -46,7 +46,7 @@ import {
   type LeaseRecord,
   type LeaseWire,
 } from "@sqlag/kube";
-import type { AgentKubePort } from "./kube-port.js";
+import type { AgentKubePort, KubeChangeKind } from "./kube-port.js";
 import type { HadrSecret, HadrSecretStore } from "./sql-actions.js";
 
 export interface AgentKubeOptions {
@@ -84,6 +84,7 @@ export class AgentKube implements AgentKubePort {
   private readonly writer: KubeObjectWriter;
   private latestLease: LeaseRecord | undefined;
   private leaseSeen = false;
+  private readonly changeListeners: ((kind: KubeChangeKind) => void)[] = [];
 
   constructor(private readonly options: AgentKubeOptions) {
     const { kc, namespace, clusterName, clock } = options;
@@ -106,11 +107,15 @@ export class AgentKube implements AgentKubePort {
       "lease",
       listWatch<V1Lease>(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, () => coordination.listNamespacedLease({ namespace, fieldSelector: byName(leaseName) }), undefined, byName(leaseName)),
     );
-    const onLease = (lease: V1Lease): void => this.foldLease(leaseRecordFromWire(lease as LeaseWire));
+    const onLease = (lease: V1Lease): void => {
+      this.foldLease(leaseRecordFromWire(lease as LeaseWire));
+      this.changed("lease");
+    };
     this.leaseInformer.on("add", onLease);
     this.leaseInformer.on("update", onLease);
     this.leaseInformer.on("delete", () => {
       this.latestLease = undefined;
+      this.changed("lease");
     });
 
     this.crInformer = supervise(
@@ -130,7 +135,18 @@ export class AgentKube implements AgentKubePort {
       .map(([k, v]) => `${k}=${v}`)
       .join(",");
     this.podInformer = supervise("pods", listWatch<V1Pod>(`/api/v1/namespaces/${namespace}/pods`, () => this.core.listNamespacedPod({ namespace, labelSelector: selector }), selector));
+    for (const verb of ["add", "update", "delete"] as const) {
+      this.crInformer.on(verb, () => this.changed("cr"));
+      this.podInformer.on(verb, () => this.changed("pods"));
+    }
+  }
 
+  onChange(listener: (kind: KubeChangeKind) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private changed(kind: KubeChangeKind): void {
+    for (const listener of this.changeListeners) listener(kind);
   }
 
   async start(signal: AbortSignal): Promise<void> {

@@ -34,4 +34,12 @@ export interface AgentKubePort {
   clearSwitchoverAnnotation(signal: AbortSignal): Promise<void>;
   /** The `<ag>-hadr` Secret as the SQL actions need it (passwords, shared certificate). */
   secretStore(): HadrSecretStore;
+  /**
+   * Optional: calls `listener` after the cache took in a change of the Lease, the CR or one of the AG's pods
+   * (watch event). The loop uses it to run its next cycle at once instead of at the next tick; it filters what
+   * is relevant itself. Never called while the agent is cut from the API server.
+   */
+  onChange?(listener: (kind: KubeChangeKind) => void): void;
 }
+
+export type KubeChangeKind = "lease" | "cr" | "pods";

@@ -24,7 +24,7 @@ import {
 } from "@sqlag/api";
 import { EventRecorder, KubeUnavailableError, LeaseClient, leaseRecordFromWire, type EventSink, type LeaseApi, type LeaseRecord, type LeaseWire } from "@sqlag/kube";
 import { FakeLeaseStore } from "@sqlag/testkit";
-import type { AgentKubePort } from "../kube-port.js";
+import type { AgentKubePort, KubeChangeKind } from "../kube-port.js";
 import { toHadrSecret } from "../kube-io.js";
 import type { HadrSecretStore } from "../sql-actions.js";
 
@@ -74,6 +74,7 @@ export class FakeCluster {
   private readonly podObjects = new Map<string, V1Pod>();
   private secretObject: V1Secret;
   private readonly cut = new Set<string>();
+  private readonly changeListeners: ((kind: KubeChangeKind) => void)[] = [];
 
   constructor(options: FakeClusterOptions) {
     this.clock = options.clock;
@@ -148,6 +149,7 @@ export class FakeCluster {
   markTerminating(name: string): void {
     const pod = this.podObjects.get(name);
     if (pod?.metadata !== undefined) pod.metadata.deletionTimestamp = this.clock.wallNow();
+    this.changed("pods");
   }
 
   /**
@@ -161,6 +163,7 @@ export class FakeCluster {
       ...pod,
       metadata: { name, namespace: this.namespace, labels: { ...selectorLabels(KIND_LABEL_AG, this.clusterName) } },
     });
+    this.changed("pods");
   }
 
   /** Sets (string) or removes (null) an annotation on the CR, e.g. `sqlag.io/switchover-to`. */
@@ -169,6 +172,7 @@ export class FakeCluster {
     if (value === null) delete current[key];
     else current[key] = value;
     this.crObject.metadata.annotations = current;
+    this.changed("cr");
   }
 
   /** Edits the CR spec (a `kubectl apply`): bumps metadata.generation. */
@@ -222,6 +226,17 @@ export class FakeCluster {
   }
 
   /** The `AgentKubePort` of the agent running in `pod`. */
+  /** @internal Watch events: every port hears of each change, after the write returned (as a watch would). */
+  onChange(listener: (kind: KubeChangeKind) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private changed(kind: KubeChangeKind): void {
+    setImmediate(() => {
+      for (const listener of this.changeListeners) listener(kind);
+    });
+  }
+
   portFor(pod: string): AgentKubePort {
     return new FakeAgentKube(this, pod);
   }
@@ -243,11 +258,15 @@ export class FakeCluster {
       },
       createNamespacedLease: async (param) => {
         this.guard(pod);
-        return (await store.createNamespacedLease(param)) as LeaseWire;
+        const created = (await store.createNamespacedLease(param)) as LeaseWire;
+        this.changed("lease");
+        return created;
       },
       replaceNamespacedLease: async (param) => {
         this.guard(pod);
-        return (await store.replaceNamespacedLease(param)) as LeaseWire;
+        const replaced = (await store.replaceNamespacedLease(param)) as LeaseWire;
+        this.changed("lease");
+        return replaced;
       },
     };
   }
@@ -263,6 +282,7 @@ export class FakeCluster {
       else next[key] = value;
     }
     target.metadata.labels = next;
+    this.changed("pods");
   }
 
   /** @internal Server-side apply of the agent-owned status fields: the fields sent replace their old values. */
@@ -321,6 +341,12 @@ class FakeAgentKube implements AgentKubePort {
 
   private get connected(): boolean {
     return !this.cluster.isCut(this.podName);
+  }
+
+  onChange(listener: (kind: KubeChangeKind) => void): void {
+    this.cluster.onChange((kind) => {
+      if (this.connected) listener(kind);
+    });
   }
 
   lease(): { seen: boolean; record: LeaseRecord | undefined } {
