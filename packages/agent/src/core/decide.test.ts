@@ -696,20 +696,45 @@ const groups: Record<string, DecideCase[]> = {
       then: (r) => expect(r.decision.report.stuck?.gaveUp).to.equal(true),
     },
     {
-      name: "holder restarts its own endpoint when a peer reports being stuck",
+      name: "holder restarts its own endpoint once it has seen a peer stuck as long as the peer waits before its own restart (+ 2 loops)",
       given: obs().primary().peer("ag1-2", { stuckSince: "2026-01-01T00:00:00Z", stuckKind: "resolving" }),
+      memory: mem().peerStuckSeenAgoMs(32_000).build(),
       reason: "recovery_restarting_endpoint_for_peer",
       then: (r) => expect(find(r, "restartEndpoint").offlineFirst).to.equal(false),
     },
     {
+      name: "holder does not restart its endpoint the moment a peer reports stuck: a restart inside the early window after the promotion latches the stale transport again",
+      given: obs().primary().peer("ag1-2", { stuckSince: "2026-01-01T00:00:00Z", stuckKind: "resolving" }),
+      reason: "primary_steady",
+      then: (r) => {
+        expect(r.decision.actions.map((a) => a.kind)).to.not.include("restartEndpoint");
+        expect(r.memory.peerStuckSeenSinceMs).to.equal(NOW_MS);
+      },
+    },
+    {
+      name: "holder keeps the time it first saw the stuck peer while the peer stays stuck",
+      given: obs().primary().peer("ag1-2", { stuckSince: "2026-01-01T00:00:00Z", stuckKind: "resolving" }),
+      memory: mem().peerStuckSeenAgoMs(10_000).build(),
+      reason: "primary_steady",
+      then: (r) => expect(r.memory.peerStuckSeenSinceMs).to.equal(NOW_MS - 10_000),
+    },
+    {
+      name: "holder forgets when it first saw a stuck peer once no peer reports stuck",
+      given: obs().primary(),
+      memory: mem().peerStuckSeenAgoMs(10_000).build(),
+      reason: "primary_steady",
+      then: (r) => expect(r.memory.peerStuckSeenSinceMs).to.equal(undefined),
+    },
+    {
       name: "holder does not restart its endpoint for a stuck peer while seeding",
       given: obs().primary().peer("ag1-2", { stuckSince: "2026-01-01T00:00:00Z" }).databases([{ name: "sales", seeding: true }]),
+      memory: mem().peerStuckSeenAgoMs(32_000).build(),
       reason: "primary_steady",
     },
     {
       name: "holder does not restart its endpoint twice within 90 s",
       given: obs().primary().peer("ag1-2", { stuckSince: "2026-01-01T00:00:00Z" }),
-      memory: mem().lastPeerAssistRestartAgoMs(60_000).build(),
+      memory: mem().peerStuckSeenAgoMs(100_000).lastPeerAssistRestartAgoMs(60_000).build(),
       reason: "primary_steady",
     },
   ],

@@ -411,6 +411,8 @@ function steadyPrimary(ctx: Context, memory: AgentMemory, ag: LocalAgView): Outc
     report.detail = `SQL Server rejected WRITE_LEASE_VALIDITY = ${ctx.config.timing.sqlWriteLeaseMs / 1000} s (error ${next.sqlLeaseRejectedErrorNumber}); choose sqlWriteLeaseSeconds in the range SQL Server accepts`;
   }
 
+  const stuckPeerSeen = [...ctx.freshPeers.values()].some((s) => s.pod !== ctx.me && s.stuckSince !== undefined);
+  next = withOptional(next, "peerStuckSeenSinceMs", stuckPeerSeen ? (next.peerStuckSeenSinceMs ?? ctx.nowMs) : undefined);
   if (ctx.canStartLong) {
     const republish = republishCertificateAction(ctx, next);
     if (republish !== undefined) {
@@ -489,10 +491,19 @@ function membershipAction(ctx: Context, memory: AgentMemory, ag: LocalAgView): {
   return undefined;
 }
 
-/** §4.8 holder side: restart the own endpoint when a peer reports being stuck; rate-limited; never while seeding. */
+/**
+ * §4.8 holder side: restart the own endpoint when a peer reports being stuck; rate-limited; never while seeding.
+ * Not at once: a deposed primary reports stuck (41104) right after the promotion, and a reconnect inside the
+ * early window after a failover caches a stale transport again (peer-sql-on-k8s-operator LESSONS L13/L15, the
+ * simulator's latch). A restart then was wasted and blocked the useful one for endpointRestartMinInterval
+ * (rejoin ≈ 95 s on the test cluster). The holder restarts once it has seen the peer stuck as long as the peer
+ * waits before restarting its own endpoint, plus two loop intervals so its side comes second and its re-dial
+ * meets a cleared peer.
+ */
 function peerAssistRestart(ctx: Context, memory: AgentMemory, ag: LocalAgView): AgentMemory | undefined {
-  const stuckPeer = [...ctx.freshPeers.values()].some((s) => s.pod !== ctx.me && s.stuckSince !== undefined);
-  if (!stuckPeer) return undefined;
+  const seenSinceMs = memory.peerStuckSeenSinceMs;
+  if (seenSinceMs === undefined) return undefined;
+  if (ctx.nowMs - seenSinceMs < ctx.config.policy.stuckBeforeEndpointRestartMs + 2 * ctx.config.timing.loopIntervalMs) return undefined;
   if (ag.databases.some((d) => d.seeding)) return undefined;
   const last = memory.lastPeerAssistRestartAtMs;
   if (last !== undefined && ctx.nowMs - last < ctx.config.policy.endpointRestartMinIntervalMs) return undefined;
@@ -748,7 +759,7 @@ function decideHolderNotPrimary(ctx: Context, memory: AgentMemory, ag: LocalAgVi
 
 function decideSecondary(ctx: Context, memory: AgentMemory, ag: LocalAgView): Outcome {
   const { obs, lease, config } = ctx;
-  let next: AgentMemory = memory;
+  let next: AgentMemory = withOptional(memory, "peerStuckSeenSinceMs", undefined);
   if (next.stepDown !== undefined) next = withOptional(next, "stepDown", undefined);
   if (next.promotion !== undefined) next = withoutPromotion(next);
   const ownRoleLabel = ag.role === "SECONDARY" ? roleLabelValues.secondary : roleLabelValues.resolving;

@@ -306,6 +306,8 @@ export interface AgentMemory {
   recovery?: RecoveryMemory;
   /** Holder side of §4.8: last time the holder restarted its own endpoint for a stuck peer. */
   lastPeerAssistRestartAtMs?: number;
+  /** Holder side of §4.8: since when (own clock) this holder has seen some peer report being stuck. */
+  peerStuckSeenSinceMs?: number;
   /** §4.9: send time of the newest failsafe heartbeat every required peer acknowledged, and its epoch. */
   failsafe?: { fullyAckedSentAtMs: number; epoch: number };
   /** Do not claim the Lease before this time (after giving it up, or after a failed attempt). */

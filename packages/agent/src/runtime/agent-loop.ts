@@ -146,7 +146,8 @@ export class AgentLoop implements AgentHttpHandlers {
       namespace: c.namespace,
       podName: c.podName,
       endpointPort: c.endpointPort,
-      rolePollIntervalMs: 500,
+      // FAILOVER and OFFLINE return before the role changes; every poll step adds to the write gap of a failover.
+      rolePollIntervalMs: 100,
     };
     this.ctx = { ...base, sql: deps.actionSql };
     this.leaseCtx = { ...base, sql: deps.leaseSql };

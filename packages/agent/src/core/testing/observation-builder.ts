@@ -553,6 +553,11 @@ export class MemoryBuilder {
     return this;
   }
 
+  peerStuckSeenAgoMs(ms: number): this {
+    this.m = { ...this.m, peerStuckSeenSinceMs: NOW_MS - ms };
+    return this;
+  }
+
   lastPeerAssistRestartAgoMs(ms: number): this {
     this.m = { ...this.m, lastPeerAssistRestartAtMs: NOW_MS - ms };
     return this;
