@@ -324,7 +324,11 @@ export class AgentLoop implements AgentHttpHandlers {
   private async observe(): Promise<Observation> {
     const { clock, config, kube, diagnostics } = this.deps;
     const sqlStarted = clock.nowMs();
-    const sql = await observeLocalSql(this.deps.observeSql, config.agName, clock.wallNow(), AbortSignal.timeout(Math.max(1000, config.timing.renewDeadlineMs - 2000)));
+    // While stepping down, a hung SQL Server would hold every cycle for the full probe timeout and delay the
+    // release past the moment the SQL write lease has provably lapsed (that moment is counted on our clock,
+    // not read from SQL): probe with a short timeout then; a timeout only means "unreachable" to decide().
+    const probeTimeoutMs = this.memory.stepDown !== undefined ? Math.min(stepDownProbeTimeoutMs, config.timing.renewDeadlineMs) : Math.max(1000, config.timing.renewDeadlineMs - 2000);
+    const sql = await observeLocalSql(this.deps.observeSql, config.agName, clock.wallNow(), AbortSignal.timeout(probeTimeoutMs));
     this.deps.metrics.sqlProbeDuration.observe((clock.nowMs() - sqlStarted) / 1000);
     const nowMs = clock.nowMs();
 
@@ -397,18 +401,19 @@ export class AgentLoop implements AgentHttpHandlers {
         .pods()
         .map((p) => p.metadata?.name ?? "")
         .filter((n) => n !== "" && n !== config.podName && ordinalOfPod(config.clusterName, n) !== undefined);
-      const results = await this.peerClient.statusOfAll(pods, Math.min(1500, config.timing.loopIntervalMs * 2));
-      const now = clock.nowMs();
-      let peerChanged = false;
-      for (const [pod, result] of results) {
-        if (!result.ok) continue;
-        const previous = this.peerStatuses.get(pod)?.status;
-        if (previous === undefined || peerDecisionFacts(previous) !== peerDecisionFacts(result.value)) peerChanged = true;
-        this.peerStatuses.set(pod, { status: result.value, atMs: now });
-      }
-      // A peer's role change is a step of a failover this agent may take the next step of (the old primary
-      // reads RESOLVING, the target reads PRIMARY): decide on it now.
-      if (peerChanged) this.wakeLoop();
+      // Each answer is taken in as it arrives: one slow or unreachable peer must not hold back the news that
+      // another one changed role (the old primary reads RESOLVING, the target reads PRIMARY), which is the
+      // next step of a failover this agent may take: decide on it now.
+      const signal = AbortSignal.timeout(Math.min(1500, config.timing.loopIntervalMs * 2));
+      await Promise.all(
+        pods.map(async (pod) => {
+          const result = await this.peerClient.status(pod, signal);
+          if (!result.ok) return;
+          const previous = this.peerStatuses.get(pod)?.status;
+          this.peerStatuses.set(pod, { status: result.value, atMs: clock.nowMs() });
+          if (previous === undefined || peerDecisionFacts(previous) !== peerDecisionFacts(result.value)) this.wakeLoop();
+        }),
+      );
       const wake = new AbortController();
       this.peerPollWake = wake;
       const intervalMs = this.followingTransition(clock.nowMs()) ? fastFollowIntervalMs(config.timing.loopIntervalMs) : config.timing.loopIntervalMs;
@@ -965,6 +970,9 @@ const fastFollowReasons: ReadonlySet<string> = new Set([
   "switchover_demoting",
   "prestop_switching_over",
 ]);
+
+/** SQL probe timeout while a step-down waits for the SQL write lease to lapse (see observe). */
+const stepDownProbeTimeoutMs = 1000;
 
 export function fastFollowIntervalMs(loopIntervalMs: number): number {
   return Math.max(minWokenCycleGapMs(loopIntervalMs), Math.round(loopIntervalMs / 4));
