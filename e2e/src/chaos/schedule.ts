@@ -22,6 +22,10 @@
  * `scheduleViolations` checks exactly these rules, so the generator's output is verified by construction and
  * the unit tests can show that a hand-written unsafe schedule is rejected.
  */
+import { seededRandom } from "@sqlag/testkit";
+
+/** The schedule's PRNG (mulberry32, shared with the simulator tier's chaos scenario). */
+export { seededRandom };
 
 /** Faults whose effect is over once injected (the kubelet restarts, the agent hands over, …). */
 export type InstantFault =
@@ -120,18 +124,6 @@ export class UnsafeChaosScheduleError extends Error {
     super(`unsafe chaos schedule: ${violations.join("; ")}`);
     this.name = "UnsafeChaosScheduleError";
   }
-}
-
-/** mulberry32: a small 32-bit PRNG, deterministic for a seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** SQLAG_CHAOS_SEED as a 32-bit unsigned seed; undefined when unset or blank; throws when it is not an integer. */

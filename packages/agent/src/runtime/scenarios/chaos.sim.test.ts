@@ -7,19 +7,8 @@
  */
 import { annotations } from "@sqlag/api";
 import { HARNESS_TIMING_SECONDS, type SimHarness, eventually } from "../testing/sim-harness.js";
+import { seededRandom as prng } from "@sqlag/testkit";
 import { type ListenerWriter, healthyAg, sleep, useScenario } from "../testing/scenario-kit.js";
-
-/** mulberry32: a small, well-known 32-bit PRNG; deterministic for a seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface FaultContext {
   h: SimHarness;
