@@ -7,7 +7,9 @@
  * SET ROLE, then after 30 s stuck OFFLINE + its own endpoint restart, then the NOT SYNCHRONIZING rung with the
  * primary's bilateral endpoint restart) brings it back as a SYNCHRONIZED secondary. The latch is PROVEN from the
  * simulator's ground truth and the agent's own log, status and metrics (a run where the quirk never bit fails);
- * the invariant checker runs over the whole episode. Sim twin: recovery.sim.test.ts case 10a.
+ * the invariant checker runs over the whole episode. Sim twin: recovery.sim.test.ts case 10a. With the event-driven
+ * agent loop the deposed primary's SET ROLE can win the race with the peer's first reconnect; then SET ROLE
+ * succeeds and the same latched transport shows up as NOT SYNCHRONIZING, the ladder's other rung (both accepted).
  *
  * The ladder's rungs are fixed policy (30 s stuck before an endpoint restart, per rung), so the rejoin takes about
  * 30 s (41104 rung) + 30 s (NOT SYNCHRONIZING rung) plus the restarts: ≈ 90 s. It is printed, not asserted.
@@ -93,8 +95,16 @@ describe("@disruptive recovery: 41104 after an early restart (simulator quirk on
     );
     note(`endpoint restarts counted (${restartEndpointSample}): ${podNames.map((pod) => `${pod} ${restartsBefore.get(pod) ?? 0}→${restartsAfter.get(pod) ?? 0}`).join(", ")}; ActionFailed Events naming 41104: ${actionFailed41104.length}`);
     expect(firstSeen.has("latch41104"), `mssql-sim latched ${primary} (summary latch41104 = true)`).to.equal(true);
-    expect(failed41104.length, `${primary}'s agent got 41104 on SET ROLE = SECONDARY`).to.be.greaterThan(0);
-    expect(firstSeen.has("stuck:resolving"), `${primary}'s agent published stuckKind = resolving`).to.equal(true);
+    // Two orders are both correct, and which one happens is a race between the agent's SET ROLE and the promoted
+    // peer's first reconnect: the latch comes first (41104 on SET ROLE, the replica stuck RESOLVING), or the agent
+    // is faster and SET ROLE succeeds, after which the latched stale transport leaves it stuck NOT SYNCHRONIZING.
+    // Either way the quirk must have bitten and the ladder, not luck, must have brought the replica back.
+    if (failed41104.length > 0) {
+      expect(firstSeen.has("stuck:resolving"), `${primary}'s agent published stuckKind = resolving`).to.equal(true);
+    } else {
+      note(`${primary}'s SET ROLE = SECONDARY ran before the latch: the stale transport showed as NOT SYNCHRONIZING instead`);
+      expect(firstSeen.has("stuck:not_synchronizing"), `${primary}'s agent published stuckKind = not_synchronizing (SET ROLE won the race with the latch)`).to.equal(true);
+    }
     expect(endpointRestarts.length, `${primary}'s agent restarted its own endpoint (ladder step 2)`).to.be.greaterThan(0);
     expect((restartsAfter.get(primary) ?? 0) - (restartsBefore.get(primary) ?? 0), `${primary}'s restart_endpoint counter`).to.be.greaterThan(0);
     expect(firstSeen.has("stuck:gave-up"), "the ladder did not give up").to.equal(false);
